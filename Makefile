@@ -1,0 +1,147 @@
+# SPDX-License-Identifier: Apache-2.0
+#
+# rivet: a routed CNI plugin. Plain GNU make; `make help` lists the targets.
+#
+#   make                 build build/rivet
+#   make demo            install build deps, build, run a pod namespace end to end
+#   make test            install test deps, build, run every test suite
+#   make install         copy rivet to $(DESTDIR)$(CNI_BIN_DIR) and the man page
+#
+# Variables: PREFIX, DESTDIR, CNI_BIN_DIR, MANDIR, CC, V=1 (show commands),
+# SANITIZE=1 (ASan+UBSan build into build/asan), NL_STATIC=0 (link libnl
+# dynamically; see docs/performance.md for why the default links it statically).
+
+PREFIX      ?= /usr/local
+CNI_BIN_DIR ?= /opt/cni/bin
+MANDIR      ?= $(PREFIX)/share/man
+DESTDIR     ?=
+CC          ?= cc
+PKG_CONFIG  ?= pkg-config
+NL_STATIC   ?= 1
+SANITIZE    ?= 0
+
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
+
+ifeq ($(SANITIZE),1)
+BUILD    ?= build/asan
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+NL_STATIC := 0
+else
+BUILD    ?= build
+SANFLAGS :=
+endif
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# libnl is linked from Debian's static archives when they exist: loading the
+# two shared libraries costs more than the whole of rivet's own work on ADD
+# (measured in docs/performance.md). libmnl, libnftnl and libcjson stay shared.
+DYN_PKGS    := libcjson libmnl
+NL_PKGS     := libnl-3.0 libnl-route-3.0 libnftnl
+PKG_CFLAGS  := $(shell $(PKG_CONFIG) --cflags $(DYN_PKGS) $(NL_PKGS) 2>/dev/null)
+LIBDIR      := $(shell $(PKG_CONFIG) --variable=libdir libnl-route-3.0 2>/dev/null)
+HAVE_NL_A   := $(and $(filter 1,$(NL_STATIC)),$(wildcard $(LIBDIR)/libnl-route-3.a))
+ifneq ($(HAVE_NL_A),)
+NL_LIBS     := -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs-only-l $(NL_PKGS)) -Wl,-Bdynamic
+else
+NL_LIBS     := $(shell $(PKG_CONFIG) --libs $(NL_PKGS) 2>/dev/null)
+endif
+PKG_LIBS    := $(NL_LIBS) $(shell $(PKG_CONFIG) --libs $(DYN_PKGS) 2>/dev/null) -lpthread -lm
+
+WARN     := -Wall -Wextra -Werror -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
+            -Wold-style-definition -Wshadow -Wpointer-arith -Wno-unused-parameter
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -D_GNU_SOURCE $(WARN) -Iinclude $(PKG_CFLAGS) $(SANFLAGS) \
+            -DRIVET_VERSION='"$(VERSION)"' -MMD -MP
+LDFLAGS  += $(SANFLAGS) -Wl,-O1 -Wl,--as-needed
+
+SRC      := $(wildcard src/*.c src/*/*.c)
+OBJ      := $(SRC:%.c=$(BUILD)/obj/%.o)
+LIB_OBJ  := $(filter-out $(BUILD)/obj/src/main.o,$(OBJ))
+
+.PHONY: all clean install uninstall demo test check unit integration deps test-deps \
+        bench fuzz help asan
+
+all: $(BUILD)/rivet
+
+$(BUILD)/rivet: $(OBJ)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(OBJ) $(PKG_LIBS)
+
+# Tests link every module but main.c.
+$(BUILD)/librivet.a: $(LIB_OBJ)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $(LIB_OBJ)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+-include $(OBJ:.o=.d)
+
+# --- install -------------------------------------------------------------
+# Temp file + rename: a runtime may be executing the old binary, and writing
+# it in place would give "text file busy" or a torn executable.
+install: $(BUILD)/rivet
+	install -d $(DESTDIR)$(CNI_BIN_DIR)
+	install -m 0755 $(BUILD)/rivet $(DESTDIR)$(CNI_BIN_DIR)/.rivet.new
+	mv -f $(DESTDIR)$(CNI_BIN_DIR)/.rivet.new $(DESTDIR)$(CNI_BIN_DIR)/rivet
+	@if [ -f docs/rivet.8 ]; then \
+		install -d $(DESTDIR)$(MANDIR)/man8 && \
+		install -m 0644 docs/rivet.8 $(DESTDIR)$(MANDIR)/man8/rivet.8; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(CNI_BIN_DIR)/rivet $(DESTDIR)$(MANDIR)/man8/rivet.8
+
+# --- dependencies (Debian 12) ---------------------------------------------
+BUILD_DEPS := build-essential pkg-config libcjson-dev libnl-3-dev libnl-route-3-dev \
+              libmnl-dev libnftnl-dev iproute2 iputils-ping
+TEST_DEPS  := $(BUILD_DEPS) clang libcmocka-dev jq nftables containernetworking-plugins \
+              golang-go golang-github-appc-cni-dev podman runc containerd busybox-static \
+              uidmap gnuplot-nox valgrind libclang-rt-14-dev debhelper devscripts lintian \
+              python3-yaml
+
+deps:
+	@scripts/apt-install.sh $(BUILD_DEPS)
+
+test-deps:
+	@scripts/apt-install.sh $(TEST_DEPS)
+
+# --- the two commands of the README ---------------------------------------
+demo: deps all
+	@scripts/demo.sh $(BUILD)/rivet
+
+test: test-deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/run-all.sh
+
+# --- tests ----------------------------------------------------------------
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/librivet.a
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/librivet.a $(LDFLAGS) $(PKG_LIBS) -lcmocka
+
+unit: $(UNIT_BIN)
+	$(Q)tests/run-unit.sh $(UNIT_BIN)
+
+check: unit
+
+integration: all
+	$(Q)tests/integration/run.sh $(BUILD)/rivet
+
+asan:
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 all
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+clean:
+	rm -rf build
