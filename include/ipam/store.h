@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The reservation store, on disk exactly as host-local keeps it, so the two
+ * plugins can share a node's network directory:
+ *
+ *   <dataDir>/<network>/lock                flock(2) by every writer
+ *   <dataDir>/<network>/last_reserved_ip.N  the last address given from set N
+ *   <dataDir>/<network>/<ip>                "<containerID>\r\n<ifname>", 0600
+ *
+ * rivet adds one hidden directory that host-local walks past without effect
+ * (it reads each entry through the link and finds the reservation it points
+ * at, or nothing):
+ *
+ *   .rivet/boot-<boot_id>/<containerID>:<ifname>:<N> -> ../../<ip>
+ *
+ * an index by attachment, so that ADD and DEL find an attachment's addresses
+ * without reading every file (host-local's cost grows with the pods on the
+ * node; rivet's does not), made per boot, so that reservations from an earlier
+ * boot can be recognised and reclaimed (no pod survives a reboot).
+ *
+ * A reservation is published whole: its content is written to an anonymous
+ * file that is then linked under the address's name, so a crash leaves either
+ * no file or a complete one. The index is only ever a hint: every entry is
+ * checked against the reservation it names before it is trusted.
+ *
+ * All calls except open/close/lock need the lock held.
+ */
+#ifndef RIVET_IPAM_STORE_H
+#define RIVET_IPAM_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "util/err.h"
+#include "util/ip.h"
+
+#define IPAM_LOCK_TIMEOUT_MS 30000u
+
+struct ipam_store {
+	int dirfd;		/* <dataDir>/<network> */
+	int lockfd;
+	int bootfd;		/* .rivet/boot-<id>, -1 until needed */
+	bool locked;
+	bool reclaim;		/* reclaim earlier boots' reservations on lock */
+	char boot_id[40];
+	char path[4096];	/* for messages */
+};
+
+/* Who holds an address. */
+struct ipam_owner {
+	char container_id[256];
+	char ifname[32];	/* "" for host-local's old ID-only files */
+	time_t since;		/* the file's mtime */
+};
+
+/* Open (and with @create, make) the network directory. Without @create a
+ * missing directory gives -ENOENT and no message: nothing is reserved. The
+ * network directory must not be a symlink. @reclaim enables reclaiming
+ * reservations of earlier boots when the lock is taken. */
+int ipam_store_open(struct ipam_store *s, const char *data_dir, const char *network, bool create,
+		    bool reclaim, struct rv_err *err);
+void ipam_store_close(struct ipam_store *s);
+
+/* Take the lock, waiting at most @timeout_ms (code 11 after that). On the
+ * first lock of a new boot, reclaims what earlier boots reserved (when
+ * enabled) and reports how many through @reclaimed (may be NULL). */
+int ipam_store_lock(struct ipam_store *s, unsigned timeout_ms, unsigned *reclaimed,
+		    struct rv_err *err);
+void ipam_store_unlock(struct ipam_store *s);
+
+/* Reserve @ip for the attachment in set @set and record it as the set's last
+ * reserved address. -EEXIST (no message) when taken. */
+int ipam_store_reserve(struct ipam_store *s, const struct rv_ip *ip, const char *id,
+		       const char *ifname, unsigned set, struct rv_err *err);
+
+/* The set's last_reserved_ip; -ENOENT when absent or unreadable. */
+int ipam_store_last_reserved(struct ipam_store *s, unsigned set, struct rv_ip *out);
+
+/* Who holds @ip; -ENOENT when free. */
+int ipam_store_owner(struct ipam_store *s, const struct rv_ip *ip, struct ipam_owner *out);
+
+/* The address the attachment holds in set @set, from the index only
+ * (O(1)); -ENOENT when the index has none. Stale entries are removed. */
+int ipam_store_lookup(struct ipam_store *s, const char *id, const char *ifname, unsigned set,
+		      struct rv_ip *out);
+
+/* Release the attachment's reservations. Sets 0..@n_sets-1 are looked up
+ * in the index; if any is missing there, every file is read as host-local
+ * does (matching "id\r\nifname", then the old "id" format). The released
+ * addresses are appended to @out (capacity @max, may be NULL) and counted in
+ * *@n. Errors on single files are skipped, as host-local does: a DEL must
+ * get as far as it can. */
+int ipam_store_release(struct ipam_store *s, const char *id, const char *ifname, unsigned n_sets,
+		       struct rv_ip *out, size_t max, size_t *n);
+
+/* Release @ip if, and only if, the attachment holds it. */
+int ipam_store_release_ip(struct ipam_store *s, const struct rv_ip *ip, const char *id,
+			  const char *ifname);
+
+/* Call @fn for every reservation (not lock or last_reserved_ip files), in
+ * directory order; a non-zero return stops the walk and is returned. */
+int ipam_store_walk(struct ipam_store *s,
+		    int (*fn)(const struct rv_ip *ip, const struct ipam_owner *owner, void *ctx),
+		    void *ctx);
+
+/* Remove index entries that point at nothing this store holds (GC). */
+unsigned ipam_store_prune_index(struct ipam_store *s);
+
+#endif

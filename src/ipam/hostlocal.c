@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * host-local's allocator (plugins/ipam/host-local/main.go and
+ * backend/allocator/allocator.go) over rivet's store. The lock is held only
+ * while reservation files are read and written, never across netlink work,
+ * so parallel ADDs queue for microseconds, not for each other's veths.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "ipam/hostlocal.h"
+#include "ipam/range.h"
+#include "ipam/store.h"
+#include "util/log.h"
+
+static unsigned timeout_of(const struct ipam_req *req)
+{
+	return req->lock_timeout_ms ? req->lock_timeout_ms : IPAM_LOCK_TIMEOUT_MS;
+}
+
+static int open_locked(const struct ipam_req *req, struct ipam_store *s, bool create,
+		       struct rv_err *err)
+{
+	unsigned reclaimed = 0;
+	int r;
+
+	r = ipam_store_open(s, req->conf->data_dir, req->network, create,
+			    req->conf->reclaim_after_reboot, err);
+	if (r < 0)
+		return r;
+	r = ipam_store_lock(s, timeout_of(req), &reclaimed, err);
+	if (r < 0) {
+		ipam_store_close(s);
+		return r;
+	}
+	if (reclaimed)
+		log_warn("network %s: reclaimed %u reservations made before the last reboot",
+			 req->network, reclaimed);
+	return 0;
+}
+
+static void describe_owner(char *buf, size_t len, const struct ipam_owner *o)
+{
+	char when[32] = "an unknown time";
+	struct tm tm;
+
+	if (o->since && gmtime_r(&o->since, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(buf, len, "container %s%s%s since %s", o->container_id,
+		 o->ifname[0] ? ", interface " : "", o->ifname, when);
+}
+
+/* The requested address that falls in @set, removed from @used. */
+static const struct rv_prefix *requested_for(const struct ipam_conf *c, const struct ipam_rangeset *set,
+					     bool *used)
+{
+	for (size_t i = 0; i < c->n_requested; i++) {
+		if (!used[i] && ipam_rangeset_contains(set, &c->requested[i].ip, NULL)) {
+			used[i] = true;
+			return &c->requested[i];
+		}
+	}
+	return NULL;
+}
+
+static int reserve_requested(const struct ipam_req *req, struct ipam_store *s, unsigned idx,
+			     const struct rv_ip *ip, struct ipam_lease *lease, struct rv_err *err)
+{
+	const struct ipam_rangeset *set = &req->conf->sets[idx];
+	char a[IP_STRLEN], who[400], rs[256];
+	struct ipam_owner o;
+	size_t ri;
+	int r;
+
+	ipam_rangeset_contains(set, ip, &ri);
+	if (ip_eq(ip, &set->r[ri].gateway))
+		return err_set(err, CNI_ERR_CONFIG, EINVAL,
+			       "requested IP %s is the gateway of its range and is never handed out",
+			       ip_fmt(ip, a));
+	r = ipam_store_reserve(s, ip, req->container_id, req->ifname, idx, err);
+	if (r == -EEXIST) {
+		if (ipam_store_owner(s, ip, &o) == 0 &&
+		    !strcmp(o.container_id, req->container_id) && !strcmp(o.ifname, req->ifname)) {
+			lease->kept = true;
+			r = 0;
+		} else {
+			describe_owner(who, sizeof(who), &o);
+			return err_set(err, RIVET_ERR_ADDR_TAKEN, EEXIST,
+				       "requested IP address %s is not available in range set %s: it is held by %s",
+				       ip_fmt(ip, a), ipam_rangeset_fmt(set, rs, sizeof(rs)), who);
+		}
+	}
+	if (r < 0)
+		return r;
+	lease->addr.ip = *ip;
+	lease->addr.len = set->r[ri].subnet.len;
+	lease->gateway = set->r[ri].gateway;
+	return 0;
+}
+
+static int reserve_next(const struct ipam_req *req, struct ipam_store *s, unsigned idx,
+			struct ipam_lease *lease, struct rv_err *err)
+{
+	const struct ipam_rangeset *set = &req->conf->sets[idx];
+	struct rv_ip last, cand;
+	struct ipam_iter it;
+	char rs[256];
+	size_t ri;
+	int r;
+
+	ipam_iter_init(&it, set, ipam_store_last_reserved(s, idx, &last) == 0 ? &last : NULL);
+	while (ipam_iter_next(&it, &cand, &ri)) {
+		r = ipam_store_reserve(s, &cand, req->container_id, req->ifname, idx, err);
+		if (r == -EEXIST)
+			continue;
+		if (r < 0)
+			return r;
+		lease->addr.ip = cand;
+		lease->addr.len = set->r[ri].subnet.len;
+		lease->gateway = set->r[ri].gateway;
+		return 0;
+	}
+	return err_set(err, RIVET_ERR_RANGE_EXHAUSTED, ENOSPC,
+		       "no IP addresses available in range set: %s; release addresses "
+		       "(rivet list %s) or widen the range", ipam_rangeset_fmt(set, rs, sizeof(rs)),
+		       req->network);
+}
+
+static void release_leases(struct ipam_store *s, const struct ipam_req *req,
+			   const struct ipam_lease *leases, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!leases[i].kept)
+			(void)ipam_store_release_ip(s, &leases[i].addr.ip, req->container_id, req->ifname);
+}
+
+int hostlocal_add(const struct ipam_req *req, struct ipam_lease *leases, struct rv_err *err)
+{
+	const struct ipam_conf *c = req->conf;
+	bool used[64] = { false };
+	struct ipam_store s;
+	size_t done = 0;
+	char a[IP_STRLEN];
+	int r;
+
+	if (c->n_requested > sizeof(used) / sizeof(used[0]))
+		return err_set(err, CNI_ERR_CONFIG, E2BIG, "too many requested IP addresses (%zu)",
+			       c->n_requested);
+	r = open_locked(req, &s, true, err);
+	if (r < 0)
+		return r;
+	for (; done < c->n_sets; done++) {
+		const struct rv_prefix *want = requested_for(c, &c->sets[done], used);
+		struct ipam_lease *l = &leases[done];
+
+		memset(l, 0, sizeof(*l));
+		l->set = (unsigned)done;
+		if (want) {
+			r = reserve_requested(req, &s, (unsigned)done, &want->ip, l, err);
+		} else if (ipam_store_lookup(&s, req->container_id, req->ifname, (unsigned)done,
+					     &l->addr.ip) == 0) {
+			size_t ri = 0;
+
+			/* A retried ADD: keep what the attachment holds. */
+			ipam_rangeset_contains(&c->sets[done], &l->addr.ip, &ri);
+			l->addr.len = c->sets[done].r[ri].subnet.len;
+			l->gateway = c->sets[done].r[ri].gateway;
+			l->kept = true;
+			r = 0;
+		} else {
+			r = reserve_next(req, &s, (unsigned)done, l, err);
+		}
+		if (r < 0) {
+			err_prefix(err, "failed to allocate for range %zu", done);
+			goto fail;
+		}
+	}
+	for (size_t i = 0; i < c->n_requested; i++) {
+		if (!used[i]) {
+			r = err_set(err, CNI_ERR_CONFIG, EINVAL,
+				    "failed to allocate all requested IPs: %s is not inside any range of network %s",
+				    ip_fmt(&c->requested[i].ip, a), req->network);
+			goto fail;
+		}
+	}
+	ipam_store_close(&s);
+	return 0;
+fail:
+	release_leases(&s, req, leases, done);
+	ipam_store_close(&s);
+	return r;
+}
+
+void hostlocal_undo(const struct ipam_req *req, const struct ipam_lease *leases, size_t n)
+{
+	struct ipam_store s;
+
+	if (open_locked(req, &s, false, NULL) < 0)
+		return;
+	release_leases(&s, req, leases, n);
+	ipam_store_close(&s);
+}
+
+int hostlocal_del(const struct ipam_req *req, struct rv_ip *out, size_t max, size_t *n,
+		  struct rv_err *err)
+{
+	struct ipam_store s;
+	int r;
+
+	*n = 0;
+	r = open_locked(req, &s, false, err);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	r = ipam_store_release(&s, req->container_id, req->ifname, (unsigned)req->conf->n_sets,
+			       out, max, n);
+	ipam_store_close(&s);
+	return r;
+}
+
+struct find_walk {
+	const char *id, *ifname;
+	struct rv_ip *out;
+	size_t max, *n;
+};
+
+static int find_cb(const struct rv_ip *ip, const struct ipam_owner *o, void *ctx)
+{
+	struct find_walk *w = ctx;
+
+	if (!strcmp(o->container_id, w->id) && !strcmp(o->ifname, w->ifname)) {
+		if (*w->n < w->max)
+			w->out[*w->n] = *ip;
+		(*w->n)++;
+	}
+	return 0;
+}
+
+int hostlocal_find(const struct ipam_req *req, struct rv_ip *out, size_t max, size_t *n,
+		   struct rv_err *err)
+{
+	struct find_walk w = { req->container_id, req->ifname, out, max, n };
+	struct ipam_store s;
+	unsigned found = 0;
+	int r;
+
+	*n = 0;
+	r = open_locked(req, &s, false, err);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	for (unsigned set = 0; set < req->conf->n_sets; set++) {
+		struct rv_ip ip;
+
+		if (ipam_store_lookup(&s, req->container_id, req->ifname, set, &ip) == 0) {
+			if (*n < max)
+				out[*n] = ip;
+			(*n)++;
+			found++;
+		}
+	}
+	if (found < req->conf->n_sets) {
+		*n = 0;
+		ipam_store_walk(&s, find_cb, &w);
+	}
+	ipam_store_close(&s);
+	return 0;
+}
+
+int hostlocal_holds(const struct ipam_req *req, const struct rv_ip *ip, struct rv_err *err)
+{
+	char a[IP_STRLEN], who[400];
+	struct ipam_store s;
+	struct ipam_owner o;
+	int r;
+
+	r = open_locked(req, &s, false, err);
+	if (r == -ENOENT)
+		return err_set(err, RIVET_ERR_CHECK, ENOENT,
+			       "IP %s is not reserved: the store of network %s does not exist",
+			       ip_fmt(ip, a), req->network);
+	if (r < 0)
+		return r;
+	r = ipam_store_owner(&s, ip, &o);
+	ipam_store_close(&s);
+	if (r < 0)
+		return err_set(err, RIVET_ERR_CHECK, ENOENT, "IP %s is not reserved in network %s",
+			       ip_fmt(ip, a), req->network);
+	if (strcmp(o.container_id, req->container_id) ||
+	    (o.ifname[0] && strcmp(o.ifname, req->ifname))) {
+		describe_owner(who, sizeof(who), &o);
+		return err_set(err, RIVET_ERR_CHECK, EEXIST, "IP %s is reserved for %s, not for this attachment",
+			       ip_fmt(ip, a), who);
+	}
+	return 0;
+}
+
+struct gc_walk {
+	const struct attachment *valid;
+	size_t n_valid;
+	struct ipam_store *s;
+	struct rv_ip *out;
+	size_t max, *n;
+};
+
+static bool is_valid(const struct gc_walk *w, const struct ipam_owner *o)
+{
+	for (size_t i = 0; i < w->n_valid; i++) {
+		if (strcmp(w->valid[i].container_id, o->container_id))
+			continue;
+		/* host-local's old files name only the container: keep them
+		 * while any of its attachments is valid, as release does. */
+		if (!o->ifname[0] || !strcmp(w->valid[i].ifname, o->ifname))
+			return true;
+	}
+	return false;
+}
+
+static int gc_cb(const struct rv_ip *ip, const struct ipam_owner *o, void *ctx)
+{
+	struct gc_walk *w = ctx;
+	char a[IP_STRLEN];
+
+	if (is_valid(w, o))
+		return 0;
+	if (ipam_store_release_ip(w->s, ip, o->container_id, o->ifname) == 0) {
+		log_warn("GC released %s held by %s/%s, which the runtime no longer knows",
+			 ip_fmt(ip, a), o->container_id, o->ifname[0] ? o->ifname : "-");
+		if (*w->n < w->max)
+			w->out[*w->n] = *ip;
+		(*w->n)++;
+	}
+	return 0;
+}
+
+int hostlocal_gc(const struct ipam_req *req, const struct attachment *valid, size_t n_valid,
+		 struct rv_ip *out, size_t max, size_t *n, struct rv_err *err)
+{
+	struct ipam_store s;
+	struct gc_walk w = { valid, n_valid, &s, out, max, n };
+	int r;
+
+	*n = 0;
+	r = open_locked(req, &s, false, err);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	r = ipam_store_walk(&s, gc_cb, &w);
+	ipam_store_prune_index(&s);
+	ipam_store_close(&s);
+	if (r < 0)
+		return err_set(err, CNI_ERR_IO, -r, "GC could not read the IPAM store of network %s",
+			       req->network);
+	return 0;
+}
+
+struct count_walk {
+	const struct ipam_conf *c;
+	uint64_t per_set[64];
+	uint64_t total;
+};
+
+static int count_cb(const struct rv_ip *ip, const struct ipam_owner *o, void *ctx)
+{
+	struct count_walk *w = ctx;
+
+	(void)o;
+	w->total++;
+	for (size_t i = 0; i < w->c->n_sets && i < 64; i++)
+		if (ipam_rangeset_contains(&w->c->sets[i], ip, NULL))
+			w->per_set[i]++;
+	return 0;
+}
+
+int hostlocal_status(const struct ipam_req *req, struct rv_err *err)
+{
+	struct count_walk w = { .c = req->conf };
+	struct ipam_store s;
+	char rs[256];
+	int r;
+
+	r = open_locked(req, &s, true, err);
+	if (r < 0) {
+		if (err)
+			err->code = CNI_ERR_NOT_AVAILABLE;
+		return r;
+	}
+	ipam_store_walk(&s, count_cb, &w);
+	ipam_store_close(&s);
+	for (size_t i = 0; i < req->conf->n_sets && i < 64; i++) {
+		uint64_t cap = ipam_rangeset_capacity(&req->conf->sets[i]);
+
+		if (w.per_set[i] >= cap) {
+			r = err_set(err, CNI_ERR_NOT_AVAILABLE, ENOSPC,
+				    "range set %zu (%s) is exhausted: %llu of %llu addresses reserved",
+				    i, ipam_rangeset_fmt(&req->conf->sets[i], rs, sizeof(rs)),
+				    (unsigned long long)w.per_set[i], (unsigned long long)cap);
+			err_details(err, "%llu reservations in network %s; list them with: rivet list %s",
+				    (unsigned long long)w.total, req->network, req->network);
+			return r;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,633 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * host-local's on-disk store, plus rivet's per-boot index (see store.h).
+ *
+ * Every path below the network directory is opened relative to its fd with
+ * O_NOFOLLOW, so a symlink planted in the store can neither redirect a write
+ * nor be mistaken for a reservation. Names come only from validated input
+ * (container IDs, ifnames, formatted addresses), never from file content.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "ipam/store.h"
+#include "util/log.h"
+#include "util/model.h"
+
+#define INDEX_DIR ".rivet"
+#define BOOT_PREFIX "boot-"
+#define LAST_PREFIX "last_reserved_ip."
+
+static int errno_neg(void)
+{
+	return errno ? -errno : -EIO;
+}
+
+/* mkdir -p, tolerating components that exist. */
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return errno_neg();
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return errno_neg();
+	return 0;
+}
+
+static int store_error(struct ipam_store *s, struct rv_err *err, int e, const char *what)
+{
+	/* A full or read-only filesystem is the operator's to fix; say which. */
+	return err_set(err, CNI_ERR_IO, e, "IPAM store %s: cannot %s: %s", s->path, what, strerror(e));
+}
+
+static int read_boot_id(char *out, size_t len)
+{
+	char buf[64];
+	ssize_t n;
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno_neg();
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	/* Used as a path component: accept only what a UUID contains. */
+	n = (ssize_t)strlen(buf);
+	if (!n || (size_t)n >= len || strspn(buf, "0123456789abcdef-") != (size_t)n)
+		return -EINVAL;
+	memcpy(out, buf, (size_t)n + 1);
+	return 0;
+}
+
+int ipam_store_open(struct ipam_store *s, const char *data_dir, const char *network, bool create,
+		    bool reclaim, struct rv_err *err)
+{
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	s->dirfd = s->lockfd = s->bootfd = -1;
+	s->reclaim = reclaim;
+	if (!data_dir)
+		data_dir = IPAM_DEFAULT_DATA_DIR;
+	if ((size_t)snprintf(s->path, sizeof(s->path), "%s/%s", data_dir, network) >= sizeof(s->path))
+		return err_set(err, CNI_ERR_CONFIG, ENAMETOOLONG, "ipam.dataDir is too long");
+
+	s->dirfd = open(s->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (s->dirfd < 0 && errno == ENOENT && create) {
+		r = mkdir_p(s->path, 0755);
+		if (r < 0)
+			return store_error(s, err, -r, "create the directory");
+		s->dirfd = open(s->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (s->dirfd < 0) {
+		r = errno;
+		if (r == ENOENT && !create)
+			return -ENOENT;
+		if (r == ELOOP || r == ENOTDIR)
+			return err_set(err, RIVET_ERR_STORE, r,
+				       "IPAM store %s is not a directory (a symlink or file is in its place); "
+				       "move it away", s->path);
+		return store_error(s, err, r, "open the directory");
+	}
+	r = read_boot_id(s->boot_id, sizeof(s->boot_id));
+	if (r < 0)
+		return err_set(err, CNI_ERR_IO, -r, "cannot read /proc/sys/kernel/random/boot_id: %s",
+			       strerror(-r));
+	return 0;
+}
+
+void ipam_store_close(struct ipam_store *s)
+{
+	ipam_store_unlock(s);
+	if (s->bootfd >= 0)
+		close(s->bootfd);
+	if (s->lockfd >= 0)
+		close(s->lockfd);
+	if (s->dirfd >= 0)
+		close(s->dirfd);
+	s->dirfd = s->lockfd = s->bootfd = -1;
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* Wait for the flock with a deadline. A timer signal interrupts the
+ * blocking flock(2), so there is no polling loop. */
+static int flock_timeout(int fd, unsigned timeout_ms)
+{
+	struct sigaction sa = { .sa_handler = on_alarm }, old;
+	struct itimerval it = { 0 }, off = { 0 };
+	int r, e;
+
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	if (errno != EWOULDBLOCK)
+		return errno_neg();
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, &old);
+	it.it_value.tv_sec = timeout_ms / 1000;
+	it.it_value.tv_usec = (timeout_ms % 1000) * 1000;
+	setitimer(ITIMER_REAL, &it, NULL);
+	r = flock(fd, LOCK_EX);
+	e = errno;
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigaction(SIGALRM, &old, NULL);
+	if (r == 0)
+		return 0;
+	return e == EINTR ? -ETIMEDOUT : -e;
+}
+
+static bool parse_content(const char *buf, struct ipam_owner *o)
+{
+	const char *end = buf + strlen(buf), *crlf;
+	size_t n;
+
+	/* host-local compares after strings.TrimSpace. */
+	while (*buf == ' ' || *buf == '\t' || *buf == '\r' || *buf == '\n')
+		buf++;
+	while (end > buf && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
+		end--;
+	if (end == buf)
+		return false;
+	crlf = memmem(buf, (size_t)(end - buf), "\r\n", 2);
+	n = (size_t)((crlf ? crlf : end) - buf);
+	if (n >= sizeof(o->container_id))
+		return false;
+	memcpy(o->container_id, buf, n);
+	o->container_id[n] = '\0';
+	o->ifname[0] = '\0';
+	if (crlf) {
+		n = (size_t)(end - crlf - 2);
+		if (n >= sizeof(o->ifname))
+			return false;
+		memcpy(o->ifname, crlf + 2, n);
+		o->ifname[n] = '\0';
+	}
+	return true;
+}
+
+static int read_owner_at(int dirfd, const char *name, struct ipam_owner *o)
+{
+	char buf[sizeof(o->container_id) + sizeof(o->ifname) + 8];
+	struct stat st;
+	ssize_t n;
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return errno == ELOOP ? -EINVAL : errno_neg();
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return -EIO;
+	buf[n] = '\0';
+	if (!parse_content(buf, o))
+		return -EINVAL;
+	o->since = st.st_mtime;
+	return 0;
+}
+
+static bool owned_by(const struct ipam_owner *o, const char *id, const char *ifname, bool old_ok)
+{
+	if (strcmp(o->container_id, id))
+		return false;
+	if (!strcmp(o->ifname, ifname))
+		return true;
+	return old_ok && !o->ifname[0];
+}
+
+static int index_key(char *buf, size_t len, const char *id, const char *ifname, unsigned set)
+{
+	return (size_t)snprintf(buf, len, "%s:%s:%u", id, ifname, set) < len ? 0 : -ENAMETOOLONG;
+}
+
+/* Reclaim every reservation an earlier boot's index lists and drop that
+ * index: no pod outlives the boot it was started in. Only reservations
+ * rivet itself made are known to belong to a boot; host-local's stay. */
+static unsigned reclaim_boot_dir(struct ipam_store *s, int idxfd, const char *name)
+{
+	unsigned count = 0;
+	struct dirent *de;
+	DIR *d;
+	int fd = openat(idxfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		char target[128], id[256], *ifname, *set;
+		struct ipam_owner o;
+		struct rv_ip ip;
+		ssize_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		n = readlinkat(fd, de->d_name, target, sizeof(target) - 1);
+		snprintf(id, sizeof(id), "%s", de->d_name);
+		if (n > 6 && (target[n] = '\0', !strncmp(target, "../../", 6)) &&
+		    ip_parse(target + 6, &ip) == 0 && (ifname = strchr(id, ':')) &&
+		    (set = strrchr(id, ':')) != ifname) {
+			*ifname++ = '\0';
+			*set = '\0';
+			if (read_owner_at(s->dirfd, target + 6, &o) == 0 && owned_by(&o, id, ifname, false) &&
+			    unlinkat(s->dirfd, target + 6, 0) == 0) {
+				count++;
+				log_warn("reclaimed %s held by %s/%s since an earlier boot (%s)",
+					 target + 6, id, ifname, name + strlen(BOOT_PREFIX));
+			}
+		}
+		unlinkat(fd, de->d_name, 0);
+	}
+	closedir(d);
+	unlinkat(idxfd, name, AT_REMOVEDIR);
+	return count;
+}
+
+/* Open this boot's index directory, creating it (and reclaiming earlier
+ * boots' reservations when enabled) the first time this boot locks. */
+static int open_boot_dir(struct ipam_store *s, unsigned *reclaimed, struct rv_err *err)
+{
+	char name[64];
+	struct dirent *de;
+	DIR *d;
+	int idxfd, fd;
+
+	snprintf(name, sizeof(name), INDEX_DIR "/" BOOT_PREFIX "%s", s->boot_id);
+	s->bootfd = openat(s->dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (s->bootfd >= 0)
+		return 0;
+	if (errno != ENOENT)
+		return store_error(s, err, errno, "open its index directory " INDEX_DIR);
+
+	if (mkdirat(s->dirfd, INDEX_DIR, 0700) < 0 && errno != EEXIST)
+		return store_error(s, err, errno, "create " INDEX_DIR);
+	idxfd = openat(s->dirfd, INDEX_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (idxfd < 0)
+		return err_set(err, RIVET_ERR_STORE, errno,
+			       "IPAM store %s: %s is not a directory; move it away", s->path, INDEX_DIR);
+	if (s->reclaim && (fd = dup(idxfd)) >= 0 && (d = fdopendir(fd))) {
+		while ((de = readdir(d))) {
+			if (strncmp(de->d_name, BOOT_PREFIX, strlen(BOOT_PREFIX)) ||
+			    !strcmp(de->d_name + strlen(BOOT_PREFIX), s->boot_id))
+				continue;
+			*reclaimed += reclaim_boot_dir(s, idxfd, de->d_name);
+		}
+		closedir(d);
+	}
+	if (mkdirat(idxfd, name + strlen(INDEX_DIR "/"), 0700) < 0 && errno != EEXIST) {
+		close(idxfd);
+		return store_error(s, err, errno, "create its index directory");
+	}
+	close(idxfd);
+	s->bootfd = openat(s->dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (s->bootfd < 0)
+		return store_error(s, err, errno, "open its index directory");
+	return 0;
+}
+
+int ipam_store_lock(struct ipam_store *s, unsigned timeout_ms, unsigned *reclaimed,
+		    struct rv_err *err)
+{
+	unsigned count = 0;
+	int r;
+
+	if (s->lockfd < 0) {
+		s->lockfd = openat(s->dirfd, "lock", O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (s->lockfd < 0)
+			return store_error(s, err, errno, "open its lock file");
+	}
+	r = flock_timeout(s->lockfd, timeout_ms);
+	if (r == -ETIMEDOUT)
+		return err_set(err, CNI_ERR_TRY_AGAIN, ETIMEDOUT,
+			       "IPAM store %s is locked by another process for more than %u ms; try again",
+			       s->path, timeout_ms);
+	if (r < 0)
+		return store_error(s, err, -r, "lock it");
+	s->locked = true;
+	if (s->bootfd < 0 && (r = open_boot_dir(s, &count, err)) < 0) {
+		ipam_store_unlock(s);
+		return r;
+	}
+	if (reclaimed)
+		*reclaimed = count;
+	return 0;
+}
+
+void ipam_store_unlock(struct ipam_store *s)
+{
+	if (s->locked)
+		flock(s->lockfd, LOCK_UN);
+	s->locked = false;
+}
+
+/* Write @len bytes to a new file and link it as @name only once complete.
+ * -EEXIST when @name is taken. O_TMPFILE needs filesystem support; without
+ * it a named temporary file does the same job. */
+static int publish(struct ipam_store *s, const char *name, const char *content, size_t len)
+{
+	char tmp[64], proc[64];
+	int fd, r = 0;
+
+	fd = openat(s->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		if (write(fd, content, len) != (ssize_t)len) {
+			r = errno ? -errno : -ENOSPC;
+			goto out;
+		}
+		/* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc does not. */
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		if (linkat(AT_FDCWD, proc, s->dirfd, name, AT_SYMLINK_FOLLOW) < 0)
+			r = errno_neg();
+		goto out;
+	}
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+		return errno_neg();
+
+	snprintf(tmp, sizeof(tmp), ".rivet-tmp-%d", (int)getpid());
+	fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return errno_neg();
+	if (write(fd, content, len) != (ssize_t)len)
+		r = errno ? -errno : -ENOSPC;
+	else if (linkat(s->dirfd, tmp, s->dirfd, name, 0) < 0)
+		r = errno_neg();
+	unlinkat(s->dirfd, tmp, 0);
+out:
+	close(fd);
+	return r;
+}
+
+int ipam_store_reserve(struct ipam_store *s, const struct rv_ip *ip, const char *id,
+		       const char *ifname, unsigned set, struct rv_err *err)
+{
+	char name[IP_STRLEN], content[300], key[300], target[IP_STRLEN + 8], last[48];
+	size_t n;
+	int fd, r;
+
+	ip_fmt(ip, name);
+	n = (size_t)snprintf(content, sizeof(content), "%s\r\n%s", id, ifname);
+	r = publish(s, name, content, n);
+	if (r == -EEXIST)
+		return r;
+	if (r < 0)
+		return store_error(s, err, -r, "write a reservation");
+
+	/* The index is a hint; failing to write it only costs a directory
+	 * walk later, so it does not fail the reservation. */
+	snprintf(target, sizeof(target), "../../%s", name);
+	if (index_key(key, sizeof(key), id, ifname, set) == 0 &&
+	    symlinkat(target, s->bootfd, key) < 0 && errno == EEXIST) {
+		unlinkat(s->bootfd, key, 0);
+		(void)symlinkat(target, s->bootfd, key);
+	}
+
+	snprintf(last, sizeof(last), LAST_PREFIX "%u", set);
+	fd = openat(s->dirfd, last, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		(void)!write(fd, name, strlen(name));
+		close(fd);
+	}
+	return 0;
+}
+
+int ipam_store_last_reserved(struct ipam_store *s, unsigned set, struct rv_ip *out)
+{
+	char name[48], buf[IP_STRLEN];
+	ssize_t n;
+	int fd;
+
+	snprintf(name, sizeof(name), LAST_PREFIX "%u", set);
+	fd = openat(s->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -ENOENT;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ENOENT;
+	buf[n] = '\0';
+	buf[strcspn(buf, " \t\r\n")] = '\0';
+	return ip_parse(buf, out) == 0 ? 0 : -ENOENT;
+}
+
+int ipam_store_owner(struct ipam_store *s, const struct rv_ip *ip, struct ipam_owner *out)
+{
+	char name[IP_STRLEN];
+	int r = read_owner_at(s->dirfd, ip_fmt(ip, name), out);
+
+	if (r == -ENOENT)
+		return -ENOENT;
+	if (r < 0) {
+		/* Taken by something unreadable: report it as held. */
+		snprintf(out->container_id, sizeof(out->container_id), "(unreadable file)");
+		out->ifname[0] = '\0';
+		out->since = 0;
+	}
+	return 0;
+}
+
+int ipam_store_lookup(struct ipam_store *s, const char *id, const char *ifname, unsigned set,
+		      struct rv_ip *out)
+{
+	char key[300], target[IP_STRLEN + 8];
+	struct ipam_owner o;
+	ssize_t n;
+
+	if (s->bootfd < 0 || index_key(key, sizeof(key), id, ifname, set) < 0)
+		return -ENOENT;
+	n = readlinkat(s->bootfd, key, target, sizeof(target) - 1);
+	if (n < 0)
+		return -ENOENT;
+	target[n] = '\0';
+	if (!strncmp(target, "../../", 6) && ip_parse(target + 6, out) == 0 &&
+	    read_owner_at(s->dirfd, target + 6, &o) == 0 && owned_by(&o, id, ifname, false))
+		return 0;
+	/* Stale: the reservation was released behind the index's back. */
+	unlinkat(s->bootfd, key, 0);
+	return -ENOENT;
+}
+
+static void drop_index(struct ipam_store *s, const char *id, const char *ifname, unsigned n_sets)
+{
+	char key[300];
+
+	for (unsigned set = 0; set < n_sets; set++)
+		if (index_key(key, sizeof(key), id, ifname, set) == 0)
+			unlinkat(s->bootfd, key, 0);
+}
+
+static void push_ip(struct rv_ip *out, size_t max, size_t *n, const struct rv_ip *ip)
+{
+	if (out && *n < max)
+		out[*n] = *ip;
+	(*n)++;
+}
+
+struct release_walk {
+	const char *id, *ifname;
+	struct rv_ip *old;	/* ID-only matches, released only if no exact one */
+	size_t n_old, cap_old;
+	struct rv_ip *out;
+	size_t max, *n;
+	struct ipam_store *s;
+};
+
+static int release_cb(const struct rv_ip *ip, const struct ipam_owner *o, void *ctx)
+{
+	struct release_walk *w = ctx;
+	char name[IP_STRLEN];
+
+	if (strcmp(o->container_id, w->id))
+		return 0;
+	if (!strcmp(o->ifname, w->ifname)) {
+		if (unlinkat(w->s->dirfd, ip_fmt(ip, name), 0) == 0)
+			push_ip(w->out, w->max, w->n, ip);
+	} else if (!o->ifname[0] && w->n_old < w->cap_old) {
+		w->old[w->n_old++] = *ip;
+	}
+	return 0;
+}
+
+int ipam_store_release(struct ipam_store *s, const char *id, const char *ifname, unsigned n_sets,
+		       struct rv_ip *out, size_t max, size_t *n)
+{
+	struct rv_ip old[16];
+	struct release_walk w = {
+		.id = id, .ifname = ifname, .old = old, .cap_old = 16,
+		.out = out, .max = max, .n = n, .s = s,
+	};
+	char name[IP_STRLEN];
+	unsigned found = 0;
+	size_t before = *n;
+
+	for (unsigned set = 0; set < n_sets; set++) {
+		struct rv_ip ip;
+
+		if (ipam_store_lookup(s, id, ifname, set, &ip) < 0)
+			continue;
+		if (unlinkat(s->dirfd, ip_fmt(&ip, name), 0) == 0) {
+			push_ip(out, max, n, &ip);
+			found++;
+		}
+	}
+	drop_index(s, id, ifname, n_sets);
+	if (n_sets && found == n_sets)
+		return 0;
+
+	/* Not all in the index: reservations made by host-local, by an earlier
+	 * boot, or before a crash. Read every file, as host-local does. */
+	ipam_store_walk(s, release_cb, &w);
+	if (*n == before)
+		for (size_t i = 0; i < w.n_old; i++)
+			if (unlinkat(s->dirfd, ip_fmt(&w.old[i], name), 0) == 0)
+				push_ip(out, max, n, &w.old[i]);
+	return 0;
+}
+
+int ipam_store_release_ip(struct ipam_store *s, const struct rv_ip *ip, const char *id,
+			  const char *ifname)
+{
+	char name[IP_STRLEN];
+	struct ipam_owner o;
+
+	if (read_owner_at(s->dirfd, ip_fmt(ip, name), &o) < 0 || !owned_by(&o, id, ifname, true))
+		return -ENOENT;
+	return unlinkat(s->dirfd, name, 0) == 0 ? 0 : errno_neg();
+}
+
+int ipam_store_walk(struct ipam_store *s,
+		    int (*fn)(const struct rv_ip *ip, const struct ipam_owner *owner, void *ctx),
+		    void *ctx)
+{
+	struct dirent *de;
+	int fd = dup(s->dirfd), r = 0;
+	DIR *d;
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return errno_neg();
+	}
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		struct ipam_owner o;
+		struct rv_ip ip;
+
+		if (de->d_name[0] == '.' || (de->d_type != DT_REG && de->d_type != DT_UNKNOWN))
+			continue;
+		/* Only files named by an address are reservations; lock and
+		 * last_reserved_ip.N are not. */
+		if (ip_parse(de->d_name, &ip) < 0 || read_owner_at(s->dirfd, de->d_name, &o) < 0)
+			continue;
+		if ((r = fn(&ip, &o, ctx)) != 0)
+			break;
+	}
+	closedir(d);
+	return r;
+}
+
+unsigned ipam_store_prune_index(struct ipam_store *s)
+{
+	unsigned pruned = 0;
+	struct dirent *de;
+	int fd;
+	DIR *d;
+
+	if (s->bootfd < 0 || (fd = dup(s->bootfd)) < 0)
+		return 0;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return 0;
+	}
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		char key[300], *ifname, *set;
+		struct rv_ip ip;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(key, sizeof(key), "%s", de->d_name);
+		ifname = strchr(key, ':');
+		set = strrchr(key, ':');
+		if (ifname && set && set != ifname) {
+			*ifname++ = '\0';
+			*set++ = '\0';
+			if (ipam_store_lookup(s, key, ifname, (unsigned)strtoul(set, NULL, 10), &ip) == 0)
+				continue;
+		} else {
+			unlinkat(s->bootfd, de->d_name, 0);
+		}
+		pruned++;
+	}
+	closedir(d);
+	return pruned;
+}
