@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * DEL: release, then remove. Nothing here needs the pod's netns: the host
+ * end is found by its derived name and deleting it takes the pod end with
+ * it, so a DEL with an empty or vanished CNI_NETNS does all of its work.
+ *
+ * Order, so that a DEL killed at any point leaves only what a second DEL
+ * still finds: masquerade elements first (found through the reservation),
+ * then the reservation, then the link. Each step that finds nothing to do
+ * succeeds, which makes DEL idempotent.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "attach.h"
+#include "cmd/cmd.h"
+#include "ipam/hostlocal.h"
+#include "net/datapath.h"
+#include "net/masq.h"
+#include "util/log.h"
+
+int cmd_del(const struct cni_env *env, struct netconf *conf, struct rv_err *err)
+{
+	struct rv_ip held[ATTACH_MAX_ADDRS];
+	struct rv_err lerr = { 0 };
+	struct attach a;
+	size_t n = 0;
+	int r, ipam_r;
+
+	r = attach_init(&a, env, conf, err);
+	if (r < 0)
+		return r;
+	if (conf->ip_masq && !a.delegated) {
+		/* Best effort: a leftover element is harmless and GC removes it;
+		 * a leftover reservation is a leaked address. */
+		if (hostlocal_find(&a.req, held, ATTACH_MAX_ADDRS, &n, &lerr) == 0 && n &&
+		    masq_del(conf->name, held, n < ATTACH_MAX_ADDRS ? n : ATTACH_MAX_ADDRS, &lerr) < 0)
+			log_warn("masquerade: %s", lerr.msg);
+	}
+	ipam_r = attach_ipam_del(&a, conf, held, ATTACH_MAX_ADDRS, &n, err);
+	if (ipam_r < 0)
+		log_warn("IPAM release failed: %s", err->msg);
+	else if (n)
+		log_info("released %zu address%s", n, n == 1 ? "" : "es");
+	if (conf->ip_masq && a.delegated && conf->has_prev_result) {
+		for (size_t i = 0; i < conf->prev_result.n_ips && n < ATTACH_MAX_ADDRS; i++)
+			held[n++] = conf->prev_result.ips[i].address.ip;
+		(void)masq_del(conf->name, held, n, NULL);
+	}
+
+	/* The link goes even when the release failed: the runtime retries
+	 * the DEL, and the retry must find only the reservation left. */
+	r = datapath_del(a.host_if, a.alias, ipam_r < 0 ? &lerr : err);
+	if (ipam_r < 0)
+		return ipam_r;
+	return r;
+}

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * STATUS and GC (spec 1.1.0).
+ *
+ * GC keeps exactly what the runtime lists as valid: every reservation, host
+ * end and masquerade element of this network that belongs to another
+ * attachment is removed. It never guesses from other signals (a missing
+ * netns, an old file): a runtime's list is the only authority, which is
+ * what stops GC from ever taking a live pod's address. It continues past
+ * errors and reports the first.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attach.h"
+#include "cmd/cmd.h"
+#include "ipam/hostlocal.h"
+#include "net/datapath.h"
+#include "net/masq.h"
+#include "util/log.h"
+
+int cmd_status(const struct cni_env *env, struct netconf *conf, struct rv_err *err)
+{
+	struct attach a;
+	int r;
+
+	r = attach_init(&a, env, conf, err);
+	if (r < 0)
+		return r;
+	if (a.delegated)
+		return attach_delegate(&a, conf, "STATUS", err);
+	return hostlocal_status(&a.req, err);
+}
+
+struct gc_links {
+	const struct netconf *conf;
+	unsigned removed;
+	struct rv_err *err;
+};
+
+static bool valid(const struct netconf *conf, const char *id, const char *ifname)
+{
+	for (size_t i = 0; i < conf->n_valid; i++)
+		if (!strcmp(conf->valid[i].container_id, id) && !strcmp(conf->valid[i].ifname, ifname))
+			return true;
+	return false;
+}
+
+static int gc_link(const char *host_if, const char *id, const char *ifname, void *ctx)
+{
+	struct gc_links *g = ctx;
+	char alias[256];
+
+	if (valid(g->conf, id, ifname))
+		return 0;
+	datapath_alias(g->conf->name, id, ifname, alias);
+	if (datapath_del(host_if, alias, g->err) == 0) {
+		log_warn("GC removed %s of %s/%s, which the runtime no longer knows", host_if, id, ifname);
+		g->removed++;
+	}
+	return 0;
+}
+
+int cmd_gc(const struct cni_env *env, struct netconf *conf, struct rv_err *err)
+{
+	struct rv_ip released[256], *keep = NULL;
+	struct rv_prefix kbuf[64];
+	struct rv_err first = { 0 }, e2 = { 0 };
+	struct gc_links g = { conf, 0, &e2 };
+	struct attach a;
+	size_t n = 0, n_keep = 0;
+	int r;
+
+	r = attach_init(&a, env, conf, err);
+	if (r < 0)
+		return r;
+	if (a.delegated) {
+		r = attach_delegate(&a, conf, "GC", &first);
+	} else {
+		r = hostlocal_gc(&a.req, conf->valid, conf->n_valid, released, 256, &n, &first);
+		if (n)
+			log_info("GC released %zu reservation%s", n, n == 1 ? "" : "s");
+	}
+
+	if (datapath_list(conf->name, gc_link, &g, &e2) < 0 && !first.code)
+		first = e2;
+
+	if (conf->ip_masq && !a.delegated) {
+		/* The addresses still held by valid attachments are exactly
+		 * what the pod sets should contain. */
+		keep = calloc(conf->n_valid * ATTACH_MAX_ADDRS + 1, sizeof(*keep));
+		for (size_t i = 0; keep && i < conf->n_valid; i++) {
+			struct ipam_req q = a.req;
+			size_t got = 0;
+
+			q.container_id = conf->valid[i].container_id;
+			q.ifname = conf->valid[i].ifname;
+			if (hostlocal_find(&q, keep + n_keep, ATTACH_MAX_ADDRS, &got, NULL) == 0)
+				n_keep += got < ATTACH_MAX_ADDRS ? got : ATTACH_MAX_ADDRS;
+		}
+		struct masq_spec ms = attach_masq_spec(conf, kbuf, sizeof(kbuf) / sizeof(kbuf[0]));
+
+		if (keep && masq_sync(&ms, keep, n_keep, &e2) < 0 && !first.code)
+			first = e2;
+		free(keep);
+	}
+	if (first.code) {
+		*err = first;
+		return -EIO;
+	}
+	return r < 0 ? r : 0;
+}
