@@ -63,7 +63,7 @@ SRC      := $(wildcard src/*.c src/*/*.c)
 OBJ      := $(SRC:%.c=$(BUILD)/obj/%.o)
 LIB_OBJ  := $(filter-out $(BUILD)/obj/src/main.o,$(OBJ))
 
-.PHONY: all clean install uninstall demo test check unit integration deps test-deps \
+.PHONY: all clean install uninstall demo test check unit unit-bins integration deps test-deps \
         bench fuzz help asan
 
 all: $(BUILD)/rivet
@@ -129,13 +129,18 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/librivet.a
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/librivet.a $(LDFLAGS) $(PKG_LIBS) -lcmocka
 
-unit: $(UNIT_BIN)
-	$(Q)tests/run-unit.sh $(UNIT_BIN)
+unit-bins: $(UNIT_BIN)
+
+unit:
+	$(Q)tests/run-unit.sh
 
 check: unit
 
 integration: all
-	$(Q)tests/integration/run.sh $(BUILD)/rivet
+	$(Q)SUITES=integration tests/run-all.sh
+
+bench: all
+	$(Q)bench/run.sh
 
 asan:
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 all

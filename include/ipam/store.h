@@ -94,9 +94,10 @@ int ipam_store_lookup(struct ipam_store *s, const char *id, const char *ifname, 
 int ipam_store_release(struct ipam_store *s, const char *id, const char *ifname, unsigned n_sets,
 		       struct rv_ip *out, size_t max, size_t *n);
 
-/* Release @ip if, and only if, the attachment holds it. */
+/* Release @ip if, and only if, the attachment holds it, and drop the
+ * attachment's index entry for set @set (-1: not known; GC prunes later). */
 int ipam_store_release_ip(struct ipam_store *s, const struct rv_ip *ip, const char *id,
-			  const char *ifname);
+			  const char *ifname, int set);
 
 /* Call @fn for every reservation (not lock or last_reserved_ip files), in
  * directory order; a non-zero return stops the walk and is returned. */

@@ -133,7 +133,8 @@ static void release_leases(struct ipam_store *s, const struct ipam_req *req,
 {
 	for (size_t i = 0; i < n; i++)
 		if (!leases[i].kept)
-			(void)ipam_store_release_ip(s, &leases[i].addr.ip, req->container_id, req->ifname);
+			(void)ipam_store_release_ip(s, &leases[i].addr.ip, req->container_id, req->ifname,
+						    (int)leases[i].set);
 }
 
 int hostlocal_add(const struct ipam_req *req, struct ipam_lease *leases, struct rv_err *err)
@@ -327,7 +328,7 @@ static int gc_cb(const struct rv_ip *ip, const struct ipam_owner *o, void *ctx)
 
 	if (is_valid(w, o))
 		return 0;
-	if (ipam_store_release_ip(w->s, ip, o->container_id, o->ifname) == 0) {
+	if (ipam_store_release_ip(w->s, ip, o->container_id, o->ifname, -1) == 0) {
 		log_warn("GC released %s held by %s/%s, which the runtime no longer knows",
 			 ip_fmt(ip, a), o->container_id, o->ifname[0] ? o->ifname : "-");
 		if (*w->n < w->max)

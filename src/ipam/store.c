@@ -554,14 +554,18 @@ int ipam_store_release(struct ipam_store *s, const char *id, const char *ifname,
 }
 
 int ipam_store_release_ip(struct ipam_store *s, const struct rv_ip *ip, const char *id,
-			  const char *ifname)
+			  const char *ifname, int set)
 {
-	char name[IP_STRLEN];
+	char name[IP_STRLEN], key[300];
 	struct ipam_owner o;
 
 	if (read_owner_at(s->dirfd, ip_fmt(ip, name), &o) < 0 || !owned_by(&o, id, ifname, true))
 		return -ENOENT;
-	return unlinkat(s->dirfd, name, 0) == 0 ? 0 : errno_neg();
+	if (unlinkat(s->dirfd, name, 0) < 0)
+		return errno_neg();
+	if (set >= 0 && s->bootfd >= 0 && index_key(key, sizeof(key), id, ifname, (unsigned)set) == 0)
+		unlinkat(s->bootfd, key, 0);
+	return 0;
 }
 
 int ipam_store_walk(struct ipam_store *s,
