@@ -42,13 +42,14 @@ _cleanup() {
 }
 
 # mk_netns VAR [TAG]
+# (Locals are prefixed so they never shadow the caller's variable name.)
 mk_netns() {
-	local n
-	n=$(_uniq "${2:-ns}")
-	ip netns add "$n" || fail "cannot create netns $n"
-	_register "ip netns del $n"
-	ip -n "$n" link set lo up
-	printf -v "$1" '%s' "$n"
+	local _mk_n
+	_mk_n=$(_uniq "${2:-ns}")
+	ip netns add "$_mk_n" || fail "cannot create netns $_mk_n"
+	_register "ip netns del $_mk_n"
+	ip -n "$_mk_n" link set lo up
+	printf -v "$1" '%s' "$_mk_n"
 }
 
 mk_host() {
@@ -60,10 +61,10 @@ mk_host() {
 mk_pod() { mk_netns "$1" pod; }
 
 mk_dir() {
-	local d
-	d=$(mktemp -d /tmp/rvt-test.XXXXXX) || fail "cannot create a temporary directory"
-	_register "rm -rf $d"
-	printf -v "$1" '%s' "$d"
+	local _mk_d
+	_mk_d=$(mktemp -d /tmp/rvt-test.XXXXXX) || fail "cannot create a temporary directory"
+	_register "rm -rf $_mk_d"
+	printf -v "$1" '%s' "$_mk_d"
 }
 
 # cni COMMAND HOST POD CONTAINERID IFNAME CONF [extra env...]
