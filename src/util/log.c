@@ -154,6 +154,11 @@ void log_msg(enum log_level l, const char *fmt, ...)
 	}
 	if (n >= sizeof(line) - 1)
 		n = sizeof(line) - 2;
+	/* Lines quote input (container IDs, config values): a control
+	 * character in it must not start a forged line of its own. */
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = '?';
 	line[n++] = '\n';
 	(void)!write(fd, line, n);
 }

@@ -271,4 +271,28 @@ test_host_route_conflict_names_both() {
 	[ ! -e "$dir/conflict/198.18.0.2" ] || fail "reservation left after the failed ADD"
 }
 
+test_ipv6_only_pod() {
+	local host pod dir conf v
+	for v in 0.2.0 1.1.0; do
+		mk_host host; mk_pod pod; mk_dir dir
+		conf=$(mk_conf v6 "$dir" "$v" '[[{"subnet":"fd5a:7e57:6::/64"}]]')
+		cni ADD "$host" "$pod" c6 eth0 "$conf"
+		assert_rc 0
+		if [ "$v" = 0.2.0 ]; then
+			assert_json .ip6.ip fd5a:7e57:6::2/128
+			assert_json .ip4 null
+		else
+			assert_json '.ips | length' 1
+			assert_json '.routes[0].dst' ::/0
+		fi
+		ping_ok "$host" fd5a:7e57:6::2
+		ping_ok "$pod" "$NODE6"
+		[ -z "$(ip -n "$pod" -4 addr show dev eth0)" ] || fail "IPv4 address on an IPv6-only pod"
+		assert_eq "$(ip netns exec "$host" cat /proc/sys/net/ipv4/ip_forward)" 0 "IPv4 forwarding, untouched"
+		cni DEL "$host" "$pod" c6 eth0 "$conf"; assert_rc 0
+		assert_clean "$host" "$dir/v6"
+		_cleanup
+	done
+}
+
 run_tests
