@@ -295,4 +295,35 @@ test_ipv6_only_pod() {
 	done
 }
 
+test_prev_result_is_extended() {
+	local host pod dir conf prev
+	mk_host host; mk_pod pod; mk_dir dir
+	# What an earlier plugin in the chain (here in 1.1.0 shape) returned.
+	prev='{"cniVersion":"1.1.0","interfaces":[{"name":"macvlan0","mac":"02:00:00:00:00:01","sandbox":"/x"}],
+	       "ips":[{"address":"192.0.2.9/24","interface":0}],"routes":[{"dst":"192.0.2.0/24"}],
+	       "dns":{"nameservers":["192.0.2.53"]}}'
+	conf=$(mk_conf chain "$dir" 1.1.0 | jq -c --argjson p "$prev" '. + {prevResult: $p}')
+	cni ADD "$host" "$pod" c1 eth0 "$conf"
+	assert_rc 0
+	assert_json '.interfaces | length' 3
+	assert_json '.interfaces[0].name' macvlan0
+	assert_json '.interfaces[2].name' eth0
+	assert_json '.ips[0].address' 192.0.2.9/24
+	assert_json '.ips[0].interface' 0
+	assert_json '.ips[1].address' 198.18.0.2/32
+	assert_json '.ips[1].interface' 2
+	assert_json '.routes[0].dst' 192.0.2.0/24
+	assert_json '.routes[1].dst' 0.0.0.0/0
+	assert_json '.dns.nameservers[0]' 192.0.2.53
+	# A prevResult in the 0.2.0 shape is read the same way.
+	prev='{"cniVersion":"0.2.0","ip4":{"ip":"192.0.2.9/24","gateway":"192.0.2.1"}}'
+	conf=$(mk_conf chain2 "$dir" 0.4.0 '[[{"subnet":"198.18.1.0/24"}]]' | jq -c --argjson p "$prev" '. + {prevResult: $p}')
+	mk_pod pod
+	cni ADD "$host" "$pod" c2 eth0 "$conf"
+	assert_rc 0
+	assert_json '.ips[0].address' 192.0.2.9/24
+	assert_json '.ips[0].version' 4
+	assert_json '.ips[1].interface' 1
+}
+
 run_tests
