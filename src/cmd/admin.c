@@ -1,27 +1,642 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Operator commands, run by hand on a node: what a network holds, and a
- * repair for what a crashed runtime left behind. Reached only when
- * CNI_COMMAND is unset, so a runtime can never trigger them.
+ * Operator commands, run by hand on a node: what a network holds (list),
+ * and a repair for what a crashed runtime left behind (repair). Reached
+ * only when CNI_COMMAND is unset, so a runtime can never trigger them.
+ *
+ * A reservation is "live" when the host end of its veth exists: that name
+ * is derived from (container ID, ifname) alone, so no other state is
+ * needed, and it is what a dead pod loses first (deleting a netns deletes
+ * the veth). The store is read and changed only through ipam/store.h, so
+ * files written by the reference host-local are read exactly as rivet's
+ * own. This file owns the argv parsing, the table and the JSON these
+ * commands print; it writes stdout itself (main.c prints nothing for it).
+ * The JSON is built by hand here because cJSON belongs to the cni layer.
  */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cni/env.h"
+#include "ipam/store.h"
+#include "net/datapath.h"
+#include "util/model.h"
+
+/* An ADD reserves its addresses before it makes the veth, and the store
+ * lock is not held in between, so a young reservation without a host end
+ * may be an ADD in progress. kubelet gives up on a sandbox after its
+ * runtimeRequestTimeout (2 minutes by default); past that, an ADD has
+ * either finished or been abandoned. */
+#define ADMIN_DEFAULT_MIN_AGE 120
+
+enum host_state {
+	HOST_PRESENT,
+	HOST_GONE,
+	HOST_UNKNOWN,		/* the kernel could not be asked */
+	HOST_NO_IFNAME,		/* an old ID-only file: no host end can be named */
+};
+
+static const char *const state_names[] = {
+	[HOST_PRESENT] = "live",
+	[HOST_GONE] = "gone",
+	[HOST_UNKNOWN] = "unknown",
+	[HOST_NO_IFNAME] = "unknown",
+};
+
+struct entry {
+	struct rv_ip ip;
+	struct ipam_owner owner;
+	char host_if[16];
+	enum host_state state;
+	/* repair only */
+	const char *skip;	/* why a reservation that looks dead is kept */
+	int error;		/* release failed with this -errno */
+	bool release;		/* released, or with --dry-run, would be */
+};
+
+struct entries {
+	struct entry *v;
+	size_t n, cap;
+};
+
+struct opts {
+	bool repair, json, dry_run;
+	const char *network;
+	const char *data_dir;
+	long min_age;
+};
 
 static int usage(FILE *f)
 {
 	fprintf(f,
 		"usage: rivet [--version]\n"
 		"       rivet list <network> [--data-dir DIR] [--json]\n"
-		"       rivet repair <network> [--data-dir DIR] [--dry-run] [--json]\n"
-		"Run by a container runtime, rivet reads CNI_COMMAND; see rivet(8).\n");
-	return f == stdout ? 0 : 2;
+		"       rivet repair <network> [--data-dir DIR] [--dry-run] [--min-age SECONDS] [--json]\n");
+	if (f != stdout) {
+		fprintf(f, "rivet --help says more.\n");
+		return 2;
+	}
+	fprintf(f,
+		"\n"
+		"list    the reservations of <network>: address, container, ifname, age, and\n"
+		"        whether the host end of the pod's veth still exists\n"
+		"repair  release the reservations whose host end is gone and that are older\n"
+		"        than --min-age (default %d s); --dry-run only reports\n"
+		"DIR     the IPAM dataDir (default %s)\n"
+		"Exit status: 0 ok, 1 error, 2 usage. Run by a container runtime, rivet reads\n"
+		"CNI_COMMAND instead; see rivet(8).\n",
+		ADMIN_DEFAULT_MIN_AGE, IPAM_DEFAULT_DATA_DIR);
+	return 0;
+}
+
+static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("rivet: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return usage(stderr);
+}
+
+/* Returns -1 when parsed, else the exit status to return. */
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->data_dir = IPAM_DEFAULT_DATA_DIR;
+	o->min_age = ADMIN_DEFAULT_MIN_AGE;
+
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
+		return usage(stdout);
+	if (!strcmp(argv[1], "repair"))
+		o->repair = true;
+	else if (strcmp(argv[1], "list"))
+		return bad_usage("unknown command '%s'", argv[1]);
+
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i], *val = NULL;
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+			return usage(stdout);
+		if (!strcmp(a, "--json")) {
+			o->json = true;
+		} else if (o->repair && (!strcmp(a, "--dry-run") || !strcmp(a, "-n"))) {
+			o->dry_run = true;
+		} else if (!strcmp(a, "--data-dir") || !strncmp(a, "--data-dir=", 11)) {
+			val = a[10] == '=' ? a + 11 : (i + 1 < argc ? argv[++i] : NULL);
+			if (!val || !*val)
+				return bad_usage("%s needs a directory", "--data-dir");
+			o->data_dir = val;
+		} else if (o->repair && (!strcmp(a, "--min-age") || !strncmp(a, "--min-age=", 10))) {
+			char *end;
+
+			val = a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : NULL);
+			if (!val)
+				return bad_usage("%s needs a number of seconds", "--min-age");
+			errno = 0;
+			o->min_age = strtol(val, &end, 10);
+			if (errno || end == val || *end || o->min_age < 0)
+				return bad_usage("--min-age '%s' is not a number of seconds", val);
+		} else if (a[0] == '-' && a[1]) {
+			return bad_usage("unknown option '%s'", a);
+		} else if (!o->network) {
+			o->network = a;
+		} else {
+			return bad_usage("unexpected argument '%s'", a);
+		}
+	}
+	if (!o->network)
+		return bad_usage("%s: which network? (the \"name\" of its config)", argv[1]);
+	/* The name becomes a path component: the same rule as a config's
+	 * name, so "../x" cannot reach outside the data dir. */
+	if (!cni_valid_network_name(o->network))
+		return bad_usage("'%s' is not a valid network name", o->network);
+	return -1;
+}
+
+static int collect(const struct rv_ip *ip, const struct ipam_owner *owner, void *ctx)
+{
+	struct entries *es = ctx;
+
+	if (es->n == es->cap) {
+		size_t cap = es->cap ? es->cap * 2 : 64;
+		struct entry *v = realloc(es->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		es->v = v;
+		es->cap = cap;
+	}
+	memset(&es->v[es->n], 0, sizeof(es->v[0]));
+	es->v[es->n].ip = *ip;
+	es->v[es->n].owner = *owner;
+	es->n++;
+	return 0;
+}
+
+/* IPv4 before IPv6, then by address: the order people read a range in. */
+static int by_address(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+
+	if (x->ip.family != y->ip.family)
+		return x->ip.family == AF_INET ? -1 : 1;
+	return ip_cmp(&x->ip, &y->ip);
+}
+
+/* Returns the number of entries whose state could not be read. */
+static unsigned probe_host_ends(struct entries *es)
+{
+	unsigned unknown = 0;
+
+	for (size_t i = 0; i < es->n; i++) {
+		struct entry *e = &es->v[i];
+		int r;
+
+		if (!e->owner.ifname[0]) {
+			e->state = HOST_NO_IFNAME;
+			continue;
+		}
+		datapath_host_ifname(e->owner.container_id, e->owner.ifname, e->host_if);
+		r = datapath_link_exists(e->host_if);
+		e->state = r > 0 ? HOST_PRESENT : r == 0 ? HOST_GONE : HOST_UNKNOWN;
+		if (r < 0)
+			unknown++;
+	}
+	return unknown;
+}
+
+static long age_of(const struct entry *e, time_t now)
+{
+	return e->owner.since && now > e->owner.since ? (long)(now - e->owner.since) : 0;
+}
+
+/* --- output for people --------------------------------------------------- */
+
+/* File content is untrusted: a container ID holding an escape sequence
+ * must not reach the operator's terminal. */
+static const char *printable(const char *s, char *buf, size_t len)
+{
+	size_t i = 0;
+
+	for (; *s && i + 1 < len; s++)
+		buf[i++] = (unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f ? *s : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
+static const char *fmt_age(const struct entry *e, time_t now, char *buf, size_t len)
+{
+	long a = age_of(e, now);
+
+	if (!e->owner.since)
+		snprintf(buf, len, "?");
+	else if (a < 60)
+		snprintf(buf, len, "%lds", a);
+	else if (a < 3600)
+		snprintf(buf, len, "%ldm%02lds", a / 60, a % 60);
+	else if (a < 86400)
+		snprintf(buf, len, "%ldh%02ldm", a / 3600, a % 3600 / 60);
+	else
+		snprintf(buf, len, "%ldd%02ldh", a / 86400, a % 86400 / 3600);
+	return buf;
+}
+
+struct widths {
+	int addr, ifname;
+};
+
+/* Columns as wide as their longest cell: an IPv6 address is 39 wide, an
+ * ifname up to 15, and most are far shorter. */
+static struct widths widths_of(const struct entries *es)
+{
+	struct widths w = { 7, 6 };	/* "ADDRESS", "IFNAME" */
+
+	for (size_t i = 0; i < es->n; i++) {
+		char a[IP_STRLEN];
+		int n = (int)strlen(ip_fmt(&es->v[i].ip, a)), m = (int)strlen(es->v[i].owner.ifname);
+
+		w.addr = n > w.addr ? n : w.addr;
+		w.ifname = m > w.ifname ? m : w.ifname;
+	}
+	return w;
+}
+
+static void table_row(const struct entry *e, struct widths w, time_t now, const char *lead)
+{
+	char a[IP_STRLEN], age[32], id[256], ifn[32];
+
+	printf("%s%-*s  %-*s  %-15s  %-7s  %-8s  %s\n", lead, w.addr, ip_fmt(&e->ip, a), w.ifname,
+	       e->owner.ifname[0] ? printable(e->owner.ifname, ifn, sizeof(ifn)) : "-",
+	       e->host_if[0] ? e->host_if : "-", state_names[e->state],
+	       fmt_age(e, now, age, sizeof(age)), printable(e->owner.container_id, id, sizeof(id)));
+}
+
+static void table_head(struct widths w, const char *lead)
+{
+	printf("%s%-*s  %-*s  %-15s  %-7s  %-8s  %s\n", lead, w.addr, "ADDRESS", w.ifname, "IFNAME",
+	       "HOST END", "STATE", "AGE", "CONTAINER");
+}
+
+static void list_table(const struct opts *o, const struct entries *es, time_t now)
+{
+	struct widths aw = widths_of(es);
+	size_t gone = 0;
+
+	if (es->n)
+		table_head(aw, "");
+	for (size_t i = 0; i < es->n; i++) {
+		table_row(&es->v[i], aw, now, "");
+		gone += es->v[i].state == HOST_GONE;
+	}
+	printf("%zu reservation%s in %s/%s", es->n, es->n == 1 ? "" : "s", o->data_dir, o->network);
+	if (gone)
+		printf("; %zu whose host end is gone (rivet repair %s releases %s)", gone, o->network,
+		       gone == 1 ? "it" : "them");
+	printf("\n");
+}
+
+static void repair_table(const struct opts *o, const struct entries *es, time_t now)
+{
+	struct widths aw = widths_of(es);
+	size_t released = 0, failed = 0, skipped = 0;
+
+	for (size_t i = 0; i < es->n; i++) {
+		const struct entry *e = &es->v[i];
+
+		released += e->release && !e->error;
+		failed += e->release && e->error;
+		skipped += e->skip != NULL;
+	}
+	if (released || failed || skipped)
+		table_head(aw, "              ");
+	for (size_t i = 0; i < es->n; i++) {
+		const struct entry *e = &es->v[i];
+
+		if (e->release && !e->error)
+			table_row(e, aw, now, o->dry_run ? "would release " : "released      ");
+	}
+	for (size_t i = 0; i < es->n; i++) {
+		const struct entry *e = &es->v[i];
+
+		if (e->release && e->error) {
+			table_row(e, aw, now, "FAILED        ");
+			printf("              (%s)\n", strerror(-e->error));
+		}
+	}
+	for (size_t i = 0; i < es->n; i++) {
+		const struct entry *e = &es->v[i];
+
+		if (e->skip) {
+			table_row(e, aw, now, "kept          ");
+			printf("              (%s)\n", e->skip);
+		}
+	}
+	printf("%s %zu of %zu reservation%s in %s/%s%s\n", o->dry_run ? "would release" : "released",
+	       released, es->n, es->n == 1 ? "" : "s", o->data_dir, o->network,
+	       o->dry_run ? " (dry run: nothing changed)" : "");
+}
+
+/* --- JSON ------------------------------------------------------------------ */
+
+/* Length of the valid UTF-8 sequence at @s, or 0. */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n;
+	unsigned cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and beyond U+10FFFF are not UTF-8. */
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* A JSON string. File content is untrusted bytes: control characters are
+ * escaped and invalid UTF-8 becomes U+FFFD, so the output always parses. */
+static void json_str(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	putchar('"');
+	while (*p) {
+		size_t n = utf8_len(p);
+
+		if (*p == '"' || *p == '\\') {
+			printf("\\%c", *p);
+		} else if (*p == '\n') {
+			fputs("\\n", stdout);
+		} else if (*p == '\r') {
+			fputs("\\r", stdout);
+		} else if (*p == '\t') {
+			fputs("\\t", stdout);
+		} else if (*p < 0x20 || *p == 0x7f) {
+			printf("\\u%04x", *p);
+		} else if (n == 0) {
+			fputs("\\ufffd", stdout);
+			n = 1;
+		} else {
+			fwrite(p, 1, n, stdout);
+		}
+		p += n ? n : 1;
+	}
+	putchar('"');
+}
+
+static void json_entry(const struct entry *e, time_t now, bool repair)
+{
+	char a[IP_STRLEN], since[32];
+	struct tm tm;
+	time_t t = e->owner.since;
+
+	printf("{\"ip\":\"%s\",\"containerID\":", ip_fmt(&e->ip, a));
+	json_str(e->owner.container_id);
+	printf(",\"ifname\":");
+	json_str(e->owner.ifname);
+	printf(",\"hostInterface\":");
+	if (e->host_if[0])
+		json_str(e->host_if);
+	else
+		printf("null");
+	printf(",\"hostInterfaceExists\":%s,\"state\":\"%s\"",
+	       e->state == HOST_PRESENT ? "true" : e->state == HOST_GONE ? "false" : "null",
+	       state_names[e->state]);
+	if (t && gmtime_r(&t, &tm) && strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		printf(",\"since\":\"%s\",\"ageSeconds\":%ld", since, age_of(e, now));
+	else
+		printf(",\"since\":null,\"ageSeconds\":null");
+	if (repair && e->skip) {
+		printf(",\"reason\":");
+		json_str(e->skip);
+	}
+	if (repair && e->error) {
+		printf(",\"error\":");
+		json_str(strerror(-e->error));
+	}
+	putchar('}');
+}
+
+static void json_head(const struct opts *o)
+{
+	printf("{\"network\":");
+	json_str(o->network);
+	printf(",\"dataDir\":");
+	json_str(o->data_dir);
+}
+
+/* One array of the entries @pick selects. */
+static void json_array(const char *key, const struct entries *es, time_t now, bool repair,
+		       bool (*pick)(const struct entry *))
+{
+	bool first = true;
+
+	printf(",\"%s\":[", key);
+	for (size_t i = 0; i < es->n; i++) {
+		if (!pick(&es->v[i]))
+			continue;
+		if (!first)
+			putchar(',');
+		first = false;
+		json_entry(&es->v[i], now, repair);
+	}
+	putchar(']');
+}
+
+static bool pick_all(const struct entry *e)
+{
+	(void)e;
+	return true;
+}
+
+static bool pick_released(const struct entry *e)
+{
+	return e->release && !e->error;
+}
+
+static bool pick_failed(const struct entry *e)
+{
+	return e->release && e->error;
+}
+
+static bool pick_skipped(const struct entry *e)
+{
+	return e->skip != NULL;
+}
+
+static void list_json(const struct opts *o, const struct entries *es, time_t now)
+{
+	json_head(o);
+	json_array("reservations", es, now, false, pick_all);
+	printf("}\n");
+}
+
+static void repair_json(const struct opts *o, const struct entries *es, time_t now)
+{
+	json_head(o);
+	printf(",\"dryRun\":%s,\"checked\":%zu", o->dry_run ? "true" : "false", es->n);
+	/* With --dry-run, "released" lists what a real run would release. */
+	json_array("released", es, now, true, pick_released);
+	json_array("skipped", es, now, true, pick_skipped);
+	json_array("failed", es, now, true, pick_failed);
+	printf("}\n");
+}
+
+/* --- the commands ---------------------------------------------------------- */
+
+/* Decide, and unless dry-running release, each reservation. Called with
+ * the store lock held for a real run, so nothing is reserved or released
+ * between the walk and the release; ipam_store_release_ip() still checks
+ * the owner, so a file that changed hands is never touched. */
+static unsigned repair_entries(struct ipam_store *s, const struct opts *o, struct entries *es,
+			       time_t now)
+{
+	unsigned failed = 0;
+
+	for (size_t i = 0; i < es->n; i++) {
+		struct entry *e = &es->v[i];
+
+		switch (e->state) {
+		case HOST_PRESENT:
+			continue;
+		case HOST_UNKNOWN:
+			e->skip = "cannot tell whether the host end exists";
+			continue;
+		case HOST_NO_IFNAME:
+			e->skip = "an old ID-only reservation: no ifname, so no host end to look for";
+			continue;
+		case HOST_GONE:
+			break;
+		}
+		if (!e->owner.since || age_of(e, now) < o->min_age) {
+			e->skip = "host end gone, but younger than --min-age: may be an ADD in progress";
+			continue;
+		}
+		e->release = true;
+		if (o->dry_run)
+			continue;
+		e->error = ipam_store_release_ip(s, &e->ip, e->owner.container_id, e->owner.ifname, -1);
+		if (e->error == -ENOENT)
+			e->error = 0;	/* released (or re-taken) meanwhile: nothing left to do */
+		if (e->error)
+			failed++;
+	}
+	return failed;
+}
+
+/* Read the store, look at each host end and, for repair, act. Returns 0,
+ * 1 when something could not be done (the report is still worth
+ * printing), or -1 when there is nothing to report (already said why). */
+static int gather(const struct opts *o, struct entries *es, time_t now)
+{
+	struct ipam_store s;
+	struct rv_err err = { 0 };
+	unsigned unknown, failed = 0;
+	int r;
+
+	/* Reclaiming earlier boots' reservations is ADD's decision, made
+	 * from the config; an operator command does only what it says. */
+	r = ipam_store_open(&s, o->data_dir, o->network, false, false, &err);
+	if (r == -ENOENT) {
+		/* The directory is made by the first ADD: nothing reserved. */
+		fprintf(stderr, "rivet: %s/%s does not exist: nothing is reserved in network %s\n",
+			o->data_dir, o->network, o->network);
+		return 0;
+	}
+	if (r < 0) {
+		fprintf(stderr, "rivet: %s%s%s\n", err.msg, err.details[0] ? ": " : "", err.details);
+		goto fatal;
+	}
+	if (geteuid() != 0)
+		fprintf(stderr, "rivet: not running as root: reservation files are readable by root "
+			"only, so some may be missing from this report\n");
+
+	/* list and --dry-run change nothing and do not take the lock: every
+	 * reservation is published whole and removed by unlink, so each file
+	 * read is either complete or absent, and waiting behind a busy
+	 * runtime would help no one reading a snapshot. */
+	if (o->repair && !o->dry_run && ipam_store_lock(&s, IPAM_LOCK_TIMEOUT_MS, NULL, &err) < 0) {
+		fprintf(stderr, "rivet: %s\n", err.msg);
+		goto fatal;
+	}
+	r = ipam_store_walk(&s, collect, es);
+	if (r < 0) {
+		fprintf(stderr, "rivet: cannot read %s: %s\n", s.path, strerror(-r));
+		goto fatal;
+	}
+	qsort(es->v, es->n, sizeof(*es->v), by_address);
+	unknown = probe_host_ends(es);
+	if (unknown)
+		fprintf(stderr, "rivet: could not ask the kernel about %u host end%s\n", unknown,
+			unknown == 1 ? "" : "s");
+	if (o->repair) {
+		failed = repair_entries(&s, o, es, now);
+		/* The index entries of released reservations point at nothing
+		 * now; drop them as GC does. */
+		if (!o->dry_run)
+			(void)ipam_store_prune_index(&s);
+	}
+	ipam_store_close(&s);
+	if (failed)
+		fprintf(stderr, "rivet: %u reservation%s could not be released\n", failed,
+			failed == 1 ? "" : "s");
+	return unknown || failed ? 1 : 0;
+fatal:
+	ipam_store_close(&s);
+	return -1;
 }
 
 int cmd_admin(int argc, char **argv)
 {
-	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")))
-		return usage(stdout);
-	return usage(stderr);
+	struct entries es = { 0 };
+	struct opts o;
+	time_t now = time(NULL);
+	int status;
+
+	status = parse_args(argc, argv, &o);
+	if (status >= 0)
+		return status;
+	status = gather(&o, &es, now);
+	if (status < 0) {
+		free(es.v);
+		return 1;
+	}
+	if (o.repair && o.json)
+		repair_json(&o, &es, now);
+	else if (o.repair)
+		repair_table(&o, &es, now);
+	else if (o.json)
+		list_json(&o, &es, now);
+	else
+		list_table(&o, &es, now);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "rivet: cannot write the output: %s\n", strerror(errno));
+		status = 1;
+	}
+	free(es.v);
+	return status;
 }
