@@ -17,12 +17,14 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "ipam/store.h"
 #include "util/log.h"
 #include "util/model.h"
 
+#define XATTR_IP "user.rivet.ip"
 #define INDEX_DIR ".rivet"
 #define BOOT_PREFIX "boot-"
 #define LAST_PREFIX "last_reserved_ip."
@@ -88,7 +90,7 @@ int ipam_store_open(struct ipam_store *s, const char *data_dir, const char *netw
 	int r;
 
 	memset(s, 0, sizeof(*s));
-	s->dirfd = s->lockfd = s->bootfd = -1;
+	s->dirfd = s->lockfd = s->bootfd = s->tmpfd = -1;
 	s->reclaim = reclaim;
 	if (!data_dir)
 		data_dir = IPAM_DEFAULT_DATA_DIR;
@@ -119,8 +121,19 @@ int ipam_store_open(struct ipam_store *s, const char *data_dir, const char *netw
 	return 0;
 }
 
+static void drop_tmpfile(struct ipam_store *s)
+{
+	if (s->tmpfd >= 0)
+		close(s->tmpfd);
+	if (s->tmpname[0])
+		unlinkat(s->dirfd, s->tmpname, 0);
+	s->tmpfd = -1;
+	s->tmpname[0] = '\0';
+}
+
 void ipam_store_close(struct ipam_store *s)
 {
+	drop_tmpfile(s);
 	ipam_store_unlock(s);
 	if (s->bootfd >= 0)
 		close(s->bootfd);
@@ -128,7 +141,7 @@ void ipam_store_close(struct ipam_store *s)
 		close(s->lockfd);
 	if (s->dirfd >= 0)
 		close(s->dirfd);
-	s->dirfd = s->lockfd = s->bootfd = -1;
+	s->dirfd = s->lockfd = s->bootfd = s->tmpfd = -1;
 }
 
 static void on_alarm(int sig)
@@ -229,6 +242,59 @@ static int index_key(char *buf, size_t len, const char *id, const char *ifname, 
 	return (size_t)snprintf(buf, len, "%s:%s:%u", id, ifname, set) < len ? 0 : -ENAMETOOLONG;
 }
 
+/* Split an index entry's name "<id>:<ifname>:<set>" in place. */
+static bool split_key(char *key, char **ifname, unsigned *set)
+{
+	char *a = strchr(key, ':'), *b = strrchr(key, ':'), *end;
+
+	if (!a || b == a)
+		return false;
+	*a = *b = '\0';
+	*ifname = a + 1;
+	*set = (unsigned)strtoul(b + 1, &end, 10);
+	return !*end && b[1];
+}
+
+/* The address index entry @key in @idxfd records, if, and only if, that
+ * address's reservation is still the attachment's: for a hard link, the
+ * network directory's file of that address must be the very same inode;
+ * for the symlink form, a file naming (@id, @ifname). 0 or -ENOENT. */
+static int index_resolve(struct ipam_store *s, int idxfd, const char *key, const char *id,
+			 const char *ifname, struct rv_ip *out)
+{
+	char buf[IP_STRLEN + 8], canon[IP_STRLEN];
+	struct stat a, b;
+	struct ipam_owner o;
+	ssize_t n;
+	int fd, r = -ENOENT;
+
+	fd = openat(idxfd, key, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno != ELOOP)
+			return -ENOENT;
+		n = readlinkat(idxfd, key, buf, sizeof(buf) - 1);
+		if (n <= 6)
+			return -ENOENT;
+		buf[n] = '\0';
+		if (strncmp(buf, "../../", 6) || ip_parse(buf + 6, out) < 0 ||
+		    strcmp(ip_fmt(out, canon), buf + 6))
+			return -ENOENT;
+		return read_owner_at(s->dirfd, canon, &o) == 0 && owned_by(&o, id, ifname, false) ? 0 : -ENOENT;
+	}
+	n = fgetxattr(fd, XATTR_IP, buf, sizeof(buf) - 1);
+	if (n > 0) {
+		buf[n] = '\0';
+		/* The xattr names a file: only a canonical address will do. */
+		if (ip_parse(buf, out) == 0 && !strcmp(ip_fmt(out, canon), buf) &&
+		    fstat(fd, &a) == 0 && S_ISREG(a.st_mode) &&
+		    fstatat(s->dirfd, canon, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+			r = 0;
+	}
+	close(fd);
+	return r;
+}
+
 /* Reclaim every reservation an earlier boot's index lists and drop that
  * index: no pod outlives the boot it was started in. Only reservations
  * rivet itself made are known to belong to a boot; host-local's stay. */
@@ -245,26 +311,18 @@ static unsigned reclaim_boot_dir(struct ipam_store *s, int idxfd, const char *na
 		return 0;
 	}
 	while ((de = readdir(d))) {
-		char target[128], id[256], *ifname, *set;
-		struct ipam_owner o;
+		char key[300], a[IP_STRLEN], *ifname;
 		struct rv_ip ip;
-		ssize_t n;
+		unsigned set;
 
 		if (de->d_name[0] == '.')
 			continue;
-		n = readlinkat(fd, de->d_name, target, sizeof(target) - 1);
-		snprintf(id, sizeof(id), "%s", de->d_name);
-		if (n > 6 && (target[n] = '\0', !strncmp(target, "../../", 6)) &&
-		    ip_parse(target + 6, &ip) == 0 && (ifname = strchr(id, ':')) &&
-		    (set = strrchr(id, ':')) != ifname) {
-			*ifname++ = '\0';
-			*set = '\0';
-			if (read_owner_at(s->dirfd, target + 6, &o) == 0 && owned_by(&o, id, ifname, false) &&
-			    unlinkat(s->dirfd, target + 6, 0) == 0) {
-				count++;
-				log_warn("reclaimed %s held by %s/%s since an earlier boot (%s)",
-					 target + 6, id, ifname, name + strlen(BOOT_PREFIX));
-			}
+		snprintf(key, sizeof(key), "%s", de->d_name);
+		if (split_key(key, &ifname, &set) && index_resolve(s, fd, de->d_name, key, ifname, &ip) == 0 &&
+		    unlinkat(s->dirfd, ip_fmt(&ip, a), 0) == 0) {
+			count++;
+			log_warn("reclaimed %s held by %s/%s since an earlier boot (%s)",
+				 a, key, ifname, name + strlen(BOOT_PREFIX));
 		}
 		unlinkat(fd, de->d_name, 0);
 	}
@@ -350,66 +408,85 @@ void ipam_store_unlock(struct ipam_store *s)
 	s->locked = false;
 }
 
-/* Write @len bytes to a new file and link it as @name only once complete.
- * -EEXIST when @name is taken. O_TMPFILE needs filesystem support; without
- * it a named temporary file does the same job. */
-static int publish(struct ipam_store *s, const char *name, const char *content, size_t len)
+/* An unlinked file holding @content, ready to be linked under an address's
+ * name. It is kept across attempts: when the round robin meets taken
+ * addresses, each attempt is one linkat(2), not a new inode. O_TMPFILE needs
+ * filesystem support; without it a named temporary file does the same job. */
+static int prepare_tmpfile(struct ipam_store *s, const char *content, size_t len)
 {
-	char tmp[64], proc[64];
-	int fd, r = 0;
-
-	fd = openat(s->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		if (write(fd, content, len) != (ssize_t)len) {
-			r = errno ? -errno : -ENOSPC;
-			goto out;
+	if (s->tmpfd >= 0 && !strcmp(s->tmpcontent, content))
+		return 0;
+	drop_tmpfile(s);
+	s->tmpfd = openat(s->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (s->tmpfd < 0) {
+		if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+			return errno_neg();
+		snprintf(s->tmpname, sizeof(s->tmpname), ".rivet-tmp-%d", (int)getpid());
+		unlinkat(s->dirfd, s->tmpname, 0);	/* a crashed run of a recycled pid */
+		s->tmpfd = openat(s->dirfd, s->tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (s->tmpfd < 0) {
+			s->tmpname[0] = '\0';
+			return errno_neg();
 		}
-		/* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc does not. */
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-		if (linkat(AT_FDCWD, proc, s->dirfd, name, AT_SYMLINK_FOLLOW) < 0)
-			r = errno_neg();
-		goto out;
 	}
-	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
-		return errno_neg();
+	if (write(s->tmpfd, content, len) != (ssize_t)len) {
+		int r = errno ? -errno : -ENOSPC;
 
-	snprintf(tmp, sizeof(tmp), ".rivet-tmp-%d", (int)getpid());
-	fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return errno_neg();
-	if (write(fd, content, len) != (ssize_t)len)
-		r = errno ? -errno : -ENOSPC;
-	else if (linkat(s->dirfd, tmp, s->dirfd, name, 0) < 0)
-		r = errno_neg();
-	unlinkat(s->dirfd, tmp, 0);
-out:
-	close(fd);
-	return r;
+		drop_tmpfile(s);
+		return r;
+	}
+	snprintf(s->tmpcontent, sizeof(s->tmpcontent), "%s", content);
+	return 0;
+}
+
+/* Link the prepared file as @name in @dirfd. AT_EMPTY_PATH would need
+ * CAP_DAC_READ_SEARCH; the /proc/self/fd path does not. */
+static int link_tmpfile(struct ipam_store *s, int dirfd, const char *name)
+{
+	char proc[64];
+
+	if (s->tmpname[0])
+		return linkat(s->dirfd, s->tmpname, dirfd, name, 0) == 0 ? 0 : errno_neg();
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", s->tmpfd);
+	return linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW) == 0 ? 0 : errno_neg();
+}
+
+/* The index entry for a reservation just published as @name. Failing to
+ * write it only costs a directory walk later, so errors are ignored. */
+static void index_add(struct ipam_store *s, const char *key, const char *name, bool hardlink)
+{
+	char target[IP_STRLEN + 8];
+
+	unlinkat(s->bootfd, key, 0);	/* a stale entry of this attachment */
+	if (hardlink && link_tmpfile(s, s->bootfd, key) == 0)
+		return;
+	snprintf(target, sizeof(target), "../../%s", name);
+	(void)symlinkat(target, s->bootfd, key);
 }
 
 int ipam_store_reserve(struct ipam_store *s, const struct rv_ip *ip, const char *id,
 		       const char *ifname, unsigned set, struct rv_err *err)
 {
-	char name[IP_STRLEN], content[300], key[300], target[IP_STRLEN + 8], last[48];
+	char name[IP_STRLEN], content[300], key[300], last[48];
+	bool xattr;
 	size_t n;
 	int fd, r;
 
 	ip_fmt(ip, name);
 	n = (size_t)snprintf(content, sizeof(content), "%s\r\n%s", id, ifname);
-	r = publish(s, name, content, n);
+	r = prepare_tmpfile(s, content, n);
+	if (r < 0)
+		return store_error(s, err, -r, "write a reservation");
+	xattr = fsetxattr(s->tmpfd, XATTR_IP, name, strlen(name), 0) == 0;
+	r = link_tmpfile(s, s->dirfd, name);
 	if (r == -EEXIST)
 		return r;
 	if (r < 0)
 		return store_error(s, err, -r, "write a reservation");
-
-	/* The index is a hint; failing to write it only costs a directory
-	 * walk later, so it does not fail the reservation. */
-	snprintf(target, sizeof(target), "../../%s", name);
-	if (index_key(key, sizeof(key), id, ifname, set) == 0 &&
-	    symlinkat(target, s->bootfd, key) < 0 && errno == EEXIST) {
-		unlinkat(s->bootfd, key, 0);
-		(void)symlinkat(target, s->bootfd, key);
-	}
+	if (index_key(key, sizeof(key), id, ifname, set) == 0)
+		index_add(s, key, name, xattr);
+	/* Linked: the next reservation needs a file of its own. */
+	drop_tmpfile(s);
 
 	snprintf(last, sizeof(last), LAST_PREFIX "%u", set);
 	fd = openat(s->dirfd, last, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -458,20 +535,14 @@ int ipam_store_owner(struct ipam_store *s, const struct rv_ip *ip, struct ipam_o
 int ipam_store_lookup(struct ipam_store *s, const char *id, const char *ifname, unsigned set,
 		      struct rv_ip *out)
 {
-	char key[300], target[IP_STRLEN + 8];
-	struct ipam_owner o;
-	ssize_t n;
+	char key[300];
 
 	if (s->bootfd < 0 || index_key(key, sizeof(key), id, ifname, set) < 0)
 		return -ENOENT;
-	n = readlinkat(s->bootfd, key, target, sizeof(target) - 1);
-	if (n < 0)
-		return -ENOENT;
-	target[n] = '\0';
-	if (!strncmp(target, "../../", 6) && ip_parse(target + 6, out) == 0 &&
-	    read_owner_at(s->dirfd, target + 6, &o) == 0 && owned_by(&o, id, ifname, false))
+	if (index_resolve(s, s->bootfd, key, id, ifname, out) == 0)
 		return 0;
-	/* Stale: the reservation was released behind the index's back. */
+	/* Stale (the reservation was released behind the index's back) or
+	 * absent: either way there is nothing to keep. */
 	unlinkat(s->bootfd, key, 0);
 	return -ENOENT;
 }
@@ -614,22 +685,16 @@ unsigned ipam_store_prune_index(struct ipam_store *s)
 	}
 	rewinddir(d);
 	while ((de = readdir(d))) {
-		char key[300], *ifname, *set;
+		char key[300], *ifname;
 		struct rv_ip ip;
+		unsigned set;
 
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(key, sizeof(key), "%s", de->d_name);
-		ifname = strchr(key, ':');
-		set = strrchr(key, ':');
-		if (ifname && set && set != ifname) {
-			*ifname++ = '\0';
-			*set++ = '\0';
-			if (ipam_store_lookup(s, key, ifname, (unsigned)strtoul(set, NULL, 10), &ip) == 0)
-				continue;
-		} else {
-			unlinkat(s->bootfd, de->d_name, 0);
-		}
+		if (split_key(key, &ifname, &set) && index_resolve(s, s->bootfd, de->d_name, key, ifname, &ip) == 0)
+			continue;
+		unlinkat(s->bootfd, de->d_name, 0);
 		pruned++;
 	}
 	closedir(d);
