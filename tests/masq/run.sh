@@ -1,0 +1,668 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# ipMasq and kube-proxy, through the real binary, in throwaway namespaces.
+#
+# The node ($host) is wired by a veth to $outside, a namespace that plays
+# the world: it answers on WORLD4/WORLD6 and has no route back to the pod
+# ranges, so a pod reaches it only when the node masquerades. A probe table
+# in $outside records the source address of every connection attempt, so
+# the tests see what the world saw even when it could not answer.
+#
+# What is proven, IPv4 and IPv6: with "ipMasq" a pod reaches the world as
+# the node; without it the world sees the pod's address and cannot answer;
+# pod-to-pod and pod-to-node keep the pod's address; DEL, GC and CHECK keep
+# the nftables sets exact; two networks share the table without touching
+# each other's entries; ipMasqExclude extends the kept destinations; racing
+# first ADDs build exactly one rule per family; tables rivet did not create
+# are left byte for byte; and with kube-proxy-style DNAT (its nftables mode)
+# pods and the node reach a ClusterIP on every backend, hairpin included.
+. "$(dirname "$0")/../lib.sh"
+
+if ! "$(dirname "$0")/../../scripts/apt-install.sh" nftables jq iputils-ping socat; then
+	echo "$(basename "$0"): 0 passed, 1 failed"
+	exit 1
+fi
+if [ ! -x "$RIVET" ]; then
+	echo "no rivet binary at $RIVET (run make first)" >&2
+	echo "$(basename "$0"): 0 passed, 1 failed"
+	exit 1
+fi
+
+DUAL='[[{"subnet":"198.18.0.0/24"}],[{"subnet":"fd5a:7e57:1::/64"}]]'
+DUAL_B='[[{"subnet":"198.18.1.0/24"}],[{"subnet":"fd5a:7e57:2::/64"}]]'
+# The node's addresses on its uplink: what the world sees after masquerade.
+UP4=198.19.254.1
+UP6=fd5a:7e57:fe::1
+WORLD4=198.19.200.1
+WORLD6=fd5a:7e57:ee::1
+# What docs/kube-proxy.md tells users to exclude: the cluster's pod CIDR
+# (every node's pod ranges) and the service CIDR.
+CLUSTER4=198.18.0.0/16
+CLUSTER6=fd5a:7e57::/44
+SVC_CIDR4=198.19.128.0/24
+SVC_CIDR6=fd5a:7e57:5e::/112
+EXCLUDE=",\"ipMasqExclude\":[\"$CLUSTER4\",\"$SVC_CIDR4\",\"$CLUSTER6\",\"$SVC_CIDR6\"]"
+
+# --- the node and the world ------------------------------------------------
+
+# mk_node HOSTVAR OUTSIDEVAR: a node wired to the world (see the top).
+mk_node() {
+	mk_host "$1"
+	mk_netns "$2" out
+	local h=${!1} o=${!2}
+	ip -n "$h" link add uplink type veth peer name eth0 netns "$o" || fail "cannot create the uplink"
+	ip -n "$h" addr add "$UP4/30" dev uplink
+	ip -n "$h" addr add "$UP6/64" dev uplink nodad
+	ip -n "$h" link set uplink up
+	ip -n "$o" addr add 198.19.254.2/30 dev eth0
+	ip -n "$o" addr add fd5a:7e57:fe::2/64 dev eth0 nodad
+	ip -n "$o" link set eth0 up
+	ip -n "$o" addr add "$WORLD4/32" dev lo
+	ip -n "$o" addr add "$WORLD6/128" dev lo
+	ip -n "$h" route add default via 198.19.254.2
+	ip -n "$h" -6 route add default via fd5a:7e57:fe::2
+	ip netns exec "$o" nft -f - <<-'EOF' || fail "cannot load the probe table"
+	table inet probe {
+		set seen4 { type ipv4_addr; flags dynamic; }
+		set seen6 { type ipv6_addr; flags dynamic; }
+		chain pre {
+			type filter hook prerouting priority raw; policy accept;
+			tcp dport 8080 tcp flags syn update @seen4 { ip saddr }
+			tcp dport 8080 tcp flags syn update @seen6 { ip6 saddr }
+		}
+	}
+	EOF
+	serve "$o" "$WORLD4" 8080 world
+	serve "$o" "$WORLD6" 8080 world
+}
+
+# serve NETNS ADDR PORT NAME: a TCP server that answers every connection
+# with "NAME <the peer address it saw>" and closes it. socat prints an IPv6
+# peer in full and in brackets; peer() writes an address the same way.
+serve() {
+	local ns=$1 addr=$2 port=$3 name=$4 listen pid i
+	case $addr in
+	*:*) listen="TCP6-LISTEN:$port,bind=[$addr],ipv6only=1" ;;
+	*) listen="TCP4-LISTEN:$port,bind=$addr" ;;
+	esac
+	ip netns exec "$ns" socat -t2 "$listen,reuseaddr,fork" SYSTEM:"echo $name \$SOCAT_PEERADDR" \
+		</dev/null >/dev/null 2>&1 &
+	pid=$!
+	_register "kill $pid"
+	for i in $(seq 50); do
+		ip netns exec "$ns" ss -Htln | grep -qF -e "$addr:$port " -e "[$addr]:$port " && return 0
+		sleep 0.1
+	done
+	fail "no server on $addr:$port in $ns"
+}
+
+# ask NETNS ADDR PORT: connect and print the server's answer ("" if none).
+ask() {
+	local ns=$1 addr=$2 port=$3 target
+	case $addr in
+	*:*) target="TCP6:[$addr]:$port" ;;
+	*) target="TCP4:$addr:$port" ;;
+	esac
+	ip netns exec "$ns" timeout 6 socat -T4 -u "$target,connect-timeout=2" STDOUT 2>/dev/null
+	return 0
+}
+
+peer() { # an address as socat's $SOCAT_PEERADDR shows it
+	case $1 in
+	*:*) ;;
+	*) echo "$1"; return ;;
+	esac
+	local head=$1 tail="" h=() t=() all=() i out
+	if [[ $1 == *::* ]]; then head=${1%%::*} tail=${1#*::}; fi
+	IFS=: read -ra h <<<"$head"
+	IFS=: read -ra t <<<"$tail"
+	all=("${h[@]}")
+	for ((i = ${#h[@]} + ${#t[@]}; i < 8; i++)); do all+=(0); done
+	all+=("${t[@]}")
+	printf -v out '%04x:' "${all[@]/#/0x}"
+	echo "[${out%:}]"
+}
+
+# asks_as NETNS ADDR NAME SRC: a connection to ADDR:8080 is answered by NAME,
+# which saw SRC.
+asks_as() {
+	local got
+	got=$(ask "$1" "$2" 8080)
+	assert_eq "$got" "$3 $(peer "$4")" "answer from $2 to $1"
+}
+
+# The addresses the world saw connecting, sorted, one a line.
+world_saw() { # OUTSIDE 4|6
+	ip netns exec "$1" nft -j list set inet probe "seen$2" | jq -r '.nftables[1].set.elem[]? | if type == "object" then .elem.val else . end' | sort
+}
+
+# --- rivet's side ------------------------------------------------------------
+
+# The elements of set NAME of table inet rivet, sorted, one a line; prefixes
+# as a/len, ranges as a-b. Fails (status of nft) if there is no such set.
+elems() { # HOST NAME
+	local j
+	j=$(ip netns exec "$1" nft -j list set inet rivet "$2" 2>/dev/null) || return 1
+	printf '%s' "$j" | jq -r '.nftables[1].set.elem[]? |
+		if type == "object" then
+			(if .prefix then "\(.prefix.addr)/\(.prefix.len)" elif .range then "\(.range[0])-\(.range[1])" else tojson end)
+		else . end' | sort
+}
+
+assert_elems() { # HOST SET "want, space separated" (order free)
+	local got want
+	got=$(elems "$1" "$2") || fail "no set $2 in table inet rivet"
+	want=$(printf '%s\n' $3 | sort)
+	[ "$(echo $got)" = "$(echo $want)" ] ||
+		fail "elements of $2: missing [$(comm -13 <(echo "$got") <(echo "$want") | xargs)]," \
+			"unexpected [$(comm -23 <(echo "$got") <(echo "$want") | xargs)]"
+}
+
+# Rules of chain postrouting of table inet rivet that use set @SET.
+rules_using() { # HOST SET
+	ip netns exec "$1" nft -j list chain inet rivet postrouting |
+		jq --arg s "@$2" '[.nftables[].rule? | select(. != null) | select(tojson | contains("\"" + $s + "\""))] | length'
+}
+
+# The pod's address of family 4|6 from the ADD result in $OUT.
+addr_of() {
+	printf '%s' "$OUT" | jq -r --arg v "$1" \
+		'.ips[] | .address | select((contains(":") and $v == "6") or (contains(".") and $v == "4")) | sub("/.*"; "")'
+}
+
+# add_pod HOST POD ID CONF: ADD, which must succeed; sets ${ID}_4, ${ID}_6.
+add_pod() {
+	cni ADD "$1" "$2" "$3" eth0 "$4"
+	assert_rc 0
+	printf -v "${3}_4" '%s' "$(addr_of 4)"
+	printf -v "${3}_6" '%s' "$(addr_of 6)"
+}
+
+masq_conf() { # NAME DIR [RANGES] [EXTRA] [VERSION]
+	mk_conf "$1" "$2" "${5:-1.0.0}" "${3:-$DUAL}" ",\"ipMasq\":true${4:-}"
+}
+
+gc() { # HOST CONF "id id ...": GC listing those attachments (eth0) as valid
+	local list
+	list=$(printf '%s\n' $3 | jq -R 'select(length > 0) | {containerID: ., ifname: "eth0"}' | jq -sc .)
+	cni GC "$1" "" "" "" "$(printf '%s' "$2" | jq -c --argjson v "$list" '. + {"cni.dev/valid-attachments": $v}')"
+}
+
+# --- masquerade --------------------------------------------------------------
+
+test_with_ipmasq_the_world_sees_the_node() {
+	local host outside pod dir conf
+	mk_node host outside ; mk_pod pod ; mk_dir dir
+	conf=$(masq_conf wan "$dir" "$DUAL" "$EXCLUDE")
+	add_pod "$host" "$pod" c1 "$conf"
+	asks_as "$pod" "$WORLD4" world "$UP4"
+	asks_as "$pod" "$WORLD6" world "$UP6"
+	assert_eq "$(world_saw "$outside" 4)" "$UP4" "IPv4 sources the world saw"
+	assert_eq "$(world_saw "$outside" 6)" "$UP6" "IPv6 sources the world saw"
+	assert_elems "$host" wan-pods4 "$c1_4"
+	assert_elems "$host" wan-pods6 "$c1_6"
+	assert_elems "$host" wan-keep4 "$CLUSTER4 $SVC_CIDR4"
+	assert_elems "$host" wan-keep6 "$CLUSTER6 $SVC_CIDR6"
+	# The packets went through rivet's rules, not someone else's.
+	local n
+	n=$(ip netns exec "$host" nft -j list chain inet rivet postrouting |
+		jq '[.nftables[].rule?.expr[]?.counter?.packets | numbers] | add')
+	[ "${n:-0}" -ge 2 ] || fail "rivet's masquerade counters saw $n packets"
+}
+
+test_without_ipmasq_the_world_sees_the_pod_and_cannot_answer() {
+	local host outside pod dir conf got
+	mk_node host outside ; mk_pod pod ; mk_dir dir
+	conf=$(mk_conf lan "$dir" 1.0.0 "$DUAL")
+	add_pod "$host" "$pod" c1 "$conf"
+	got=$(ask "$pod" "$WORLD4" 8080)
+	assert_eq "$got" "" "IPv4 answer without masquerade"
+	got=$(ask "$pod" "$WORLD6" 8080)
+	assert_eq "$got" "" "IPv6 answer without masquerade"
+	assert_eq "$(world_saw "$outside" 4)" "$c1_4" "IPv4 sources the world saw"
+	assert_eq "$(world_saw "$outside" 6)" "$c1_6" "IPv6 sources the world saw"
+	ip netns exec "$host" nft list table inet rivet >/dev/null 2>&1 &&
+		fail "a network without ipMasq created table inet rivet"
+	true
+}
+
+test_pod_to_pod_and_pod_to_node_keep_the_pod_address() {
+	local host outside a b dir conf
+	mk_node host outside ; mk_pod a ; mk_pod b ; mk_dir dir
+	conf=$(masq_conf keep "$dir")
+	add_pod "$host" "$a" ca "$conf"
+	add_pod "$host" "$b" cb "$conf"
+	serve "$b" "$cb_4" 8080 b
+	serve "$b" "$cb_6" 8080 b
+	serve "$host" "$NODE4" 8080 node
+	serve "$host" "$NODE6" 8080 node
+	serve "$host" "$UP4" 8080 node-uplink
+	asks_as "$a" "$cb_4" b "$ca_4"
+	asks_as "$a" "$cb_6" b "$ca_6"
+	asks_as "$a" "$NODE4" node "$ca_4"
+	asks_as "$a" "$NODE6" node "$ca_6"
+	asks_as "$a" "$UP4" node-uplink "$ca_4"
+	# ...while the world still sees the node.
+	asks_as "$a" "$WORLD4" world "$UP4"
+	asks_as "$b" "$WORLD6" world "$UP6"
+}
+
+test_masq_exclude_extends_the_kept_destinations() {
+	local host outside pod dir conf got
+	mk_node host outside ; mk_pod pod ; mk_dir dir
+	# The world's addresses excluded: the pod goes out as itself, and the
+	# world, with no route back, cannot answer.
+	conf=$(masq_conf excl "$dir" "$DUAL" ',"ipMasqExclude":["198.19.200.0/24","fd5a:7e57:ee::/64"]')
+	add_pod "$host" "$pod" c1 "$conf"
+	assert_elems "$host" excl-keep4 "198.18.0.0/24 198.19.200.0/24"
+	assert_elems "$host" excl-keep6 "fd5a:7e57:1::/64 fd5a:7e57:ee::/64"
+	got=$(ask "$pod" "$WORLD4" 8080)
+	assert_eq "$got" "" "IPv4 answer to an excluded destination"
+	got=$(ask "$pod" "$WORLD6" 8080)
+	assert_eq "$got" "" "IPv6 answer to an excluded destination"
+	assert_eq "$(world_saw "$outside" 4)" "$c1_4" "IPv4 sources the world saw"
+	assert_eq "$(world_saw "$outside" 6)" "$c1_6" "IPv6 sources the world saw"
+}
+
+test_overlapping_and_adjacent_excludes_are_merged() {
+	local host pod dir conf
+	mk_host host ; mk_pod pod ; mk_dir dir
+	# The pod range inside the cluster CIDR, an exclude twice, two halves
+	# of one /23, and the whole IPv6 space ending at the last address.
+	conf=$(masq_conf merge "$dir" "$DUAL" \
+		',"ipMasqExclude":["198.18.0.0/16","198.19.128.0/25","198.19.128.128/25","198.19.128.0/24","::/0"]')
+	add_pod "$host" "$pod" c1 "$conf"
+	assert_elems "$host" merge-keep4 "198.18.0.0/16 198.19.128.0/24"
+	assert_elems "$host" merge-keep6 "::/0"
+}
+
+test_every_exclude_is_kept_or_the_config_is_refused() {
+	local host pod dir conf ex="" i want="198.18.0.0/24"
+	mk_host host ; mk_pod pod ; mk_dir dir
+	# 70 disjoint /24s: each must be kept, or ADD must say it cannot.
+	for i in $(seq 0 69); do
+		ex="$ex\"198.19.$((i * 2)).0/24\","
+		want="$want 198.19.$((i * 2)).0/24"
+	done
+	conf=$(masq_conf many "$dir" '[[{"subnet":"198.18.0.0/24"}]]' ",\"ipMasqExclude\":[${ex%,}]")
+	cni ADD "$host" "$pod" c1 eth0 "$conf"
+	if [ "$RC" = 0 ]; then
+		assert_elems "$host" many-keep4 "$want"
+	else
+		assert_cni_error 7
+		assert_clean "$host" "$dir/many"
+	fi
+}
+
+test_a_failed_masquerade_leaves_nothing() {
+	local host pod dir conf
+	mk_host host ; mk_pod pod ; mk_dir dir
+	# A set of the wrong type where rivet's IPv4 pod set should be: the
+	# kernel refuses the element, and ADD must undo everything before it.
+	ip netns exec "$host" nft -f - <<-'EOF' || fail "cannot load the broken table"
+	table inet rivet {
+		set bad-pods4 { type ipv6_addr; }
+	}
+	EOF
+	conf=$(masq_conf bad "$dir")
+	cni ADD "$host" "$pod" c1 eth0 "$conf"
+	assert_cni_error 110
+	assert_contains "$(printf '%s' "$OUT" | jq -r .msg)" "masquerade"
+	assert_clean "$host" "$dir/bad"
+	[ -z "$(ip -n "$pod" -o link show eth0 2>/dev/null)" ] || fail "failed ADD left eth0 in the pod"
+}
+
+test_a_retried_add_keeps_one_element() {
+	local host a b dir conf
+	mk_host host ; mk_pod a ; mk_pod b ; mk_dir dir
+	conf=$(masq_conf retry "$dir")
+	add_pod "$host" "$a" c1 "$conf"
+	# The runtime retries in a new sandbox without a DEL: same address,
+	# which is already in the set.
+	cni ADD "$host" "$b" c1 eth0 "$conf"
+	assert_rc 0
+	assert_elems "$host" retry-pods4 "$c1_4"
+	assert_elems "$host" retry-pods6 "$c1_6"
+	cni DEL "$host" "$b" c1 eth0 "$conf"
+	assert_rc 0
+	assert_elems "$host" retry-pods4 ""
+	assert_clean "$host" "$dir/retry"
+}
+
+test_del_removes_the_pod_and_only_the_pod() {
+	local host a b dir conf prev
+	mk_host host ; mk_pod a ; mk_pod b ; mk_dir dir
+	conf=$(masq_conf del "$dir")
+	add_pod "$host" "$a" ca "$conf"
+	add_pod "$host" "$b" cb "$conf"
+	assert_elems "$host" del-pods4 "$ca_4 $cb_4"
+	assert_elems "$host" del-pods6 "$ca_6 $cb_6"
+	cni DEL "$host" "$a" ca eth0 "$conf"
+	assert_rc 0
+	assert_elems "$host" del-pods4 "$cb_4"
+	assert_elems "$host" del-pods6 "$cb_6"
+	# Idempotent, and the rules are untouched: one per family.
+	cni DEL "$host" "$a" ca eth0 "$conf"
+	assert_rc 0
+	assert_eq "$(rules_using "$host" del-pods4)" 1 "IPv4 rules"
+	assert_eq "$(rules_using "$host" del-pods6)" 1 "IPv6 rules"
+	cni DEL "$host" "$b" cb eth0 "$conf"
+	assert_rc 0
+	assert_elems "$host" del-pods4 ""
+	assert_elems "$host" del-pods6 ""
+	assert_clean "$host" "$dir/del"
+}
+
+test_check_sees_a_missing_element() {
+	local host pod dir conf prev
+	mk_host host ; mk_pod pod ; mk_dir dir
+	conf=$(masq_conf chk "$dir" "$DUAL" "" 1.1.0)
+	add_pod "$host" "$pod" c1 "$conf"
+	prev=$(printf '%s' "$conf" | jq -c --argjson r "$OUT" '. + {prevResult: $r}')
+	cni CHECK "$host" "$pod" c1 eth0 "$prev"
+	assert_rc 0
+	ip netns exec "$host" nft delete element inet rivet chk-pods6 "{ $c1_6 }" || fail "cannot delete the element"
+	cni CHECK "$host" "$pod" c1 eth0 "$prev"
+	assert_cni_error 108
+	assert_contains "$(printf '%s' "$OUT" | jq -r .msg)" "$c1_6 is not in set chk-pods6"
+}
+
+test_second_network_keeps_its_own_entries() {
+	local host a b c dir conf_a conf_b before
+	mk_host host ; mk_pod a ; mk_pod b ; mk_pod c ; mk_dir dir
+	conf_a=$(masq_conf neta "$dir" "$DUAL" "" 1.1.0)
+	conf_b=$(masq_conf netb "$dir" "$DUAL_B" "" 1.1.0)
+	add_pod "$host" "$a" ca "$conf_a"
+	before=$(ip netns exec "$host" nft -j list set inet rivet neta-pods4; ip netns exec "$host" nft -j list set inet rivet neta-pods6
+		ip netns exec "$host" nft -j list set inet rivet neta-keep4; ip netns exec "$host" nft -j list set inet rivet neta-keep6)
+	add_pod "$host" "$b" cb "$conf_b"
+	add_pod "$host" "$c" cc "$conf_b"
+	assert_elems "$host" netb-pods4 "$cb_4 $cc_4"
+	assert_elems "$host" netb-pods6 "$cb_6 $cc_6"
+	assert_elems "$host" netb-keep4 "198.18.1.0/24"
+	assert_elems "$host" netb-keep6 "fd5a:7e57:2::/64"
+	cni DEL "$host" "$b" cb eth0 "$conf_b"
+	assert_rc 0
+	gc "$host" "$conf_b" ""
+	assert_rc 0
+	assert_elems "$host" netb-pods4 ""
+	assert_elems "$host" netb-pods6 ""
+	assert_eq "$(ip netns exec "$host" nft -j list set inet rivet neta-pods4; ip netns exec "$host" nft -j list set inet rivet neta-pods6
+		ip netns exec "$host" nft -j list set inet rivet neta-keep4; ip netns exec "$host" nft -j list set inet rivet neta-keep6)" \
+		"$before" "network neta's sets after ADD, DEL and GC on netb"
+	for s in neta-pods4 neta-pods6 netb-pods4 netb-pods6; do
+		assert_eq "$(rules_using "$host" $s)" 1 "rules using @$s"
+	done
+	assert_eq "$(ip netns exec "$host" nft -j list chain inet rivet postrouting | jq '[.nftables[].rule?|select(.)]|length')" 4 "rules in postrouting"
+}
+
+test_gc_keeps_exactly_the_listed_attachments() {
+	local host a b c dir conf
+	mk_host host ; mk_pod a ; mk_pod b ; mk_pod c ; mk_dir dir
+	conf=$(masq_conf gcn "$dir" "$DUAL" "" 1.1.0)
+	add_pod "$host" "$a" ca "$conf"
+	add_pod "$host" "$b" cb "$conf"
+	add_pod "$host" "$c" cc "$conf"
+	gc "$host" "$conf" "ca cc"
+	assert_rc 0
+	assert_elems "$host" gcn-pods4 "$ca_4 $cc_4"
+	assert_elems "$host" gcn-pods6 "$ca_6 $cc_6"
+	assert_elems "$host" gcn-keep4 "198.18.0.0/24"
+	# GC refreshes the kept destinations from the configuration.
+	gc "$host" "$(masq_conf gcn "$dir" "$DUAL" "$EXCLUDE" 1.1.0)" "ca cc"
+	assert_rc 0
+	assert_elems "$host" gcn-keep4 "$CLUSTER4 $SVC_CIDR4"
+	assert_elems "$host" gcn-keep6 "$CLUSTER6 $SVC_CIDR6"
+	assert_elems "$host" gcn-pods4 "$ca_4 $cc_4"
+	gc "$host" "$conf" ""
+	assert_rc 0
+	assert_elems "$host" gcn-pods4 ""
+	assert_elems "$host" gcn-pods6 ""
+	assert_eq "$(rules_using "$host" gcn-pods4)" 1 "IPv4 rules after GC"
+}
+
+test_gc_rebuilds_a_deleted_table() {
+	local host outside a dir conf
+	mk_node host outside ; mk_pod a ; mk_dir dir
+	conf=$(masq_conf gone "$dir" "$DUAL" "" 1.1.0)
+	add_pod "$host" "$a" ca "$conf"
+	ip netns exec "$host" nft delete table inet rivet
+	gc "$host" "$conf" "ca"
+	assert_rc 0
+	assert_elems "$host" gone-pods4 "$ca_4"
+	assert_elems "$host" gone-pods6 "$ca_6"
+	assert_elems "$host" gone-keep4 "198.18.0.0/24"
+	asks_as "$a" "$WORLD4" world "$UP4"
+	asks_as "$a" "$WORLD6" world "$UP6"
+}
+
+test_add_rebuilds_a_deleted_table() {
+	local host a b dir conf
+	mk_host host ; mk_pod a ; mk_pod b ; mk_dir dir
+	conf=$(masq_conf again "$dir")
+	add_pod "$host" "$a" ca "$conf"
+	ip netns exec "$host" nft delete table inet rivet
+	add_pod "$host" "$b" cb "$conf"
+	assert_elems "$host" again-pods4 "$cb_4"
+	assert_elems "$host" again-keep6 "fd5a:7e57:1::/64"
+	assert_eq "$(rules_using "$host" again-pods6)" 1 "IPv6 rules"
+}
+
+test_racing_first_adds_build_one_rule_per_family() {
+	local host dir conf round i pods=() want4="" want6="" rc
+	for round in 1 2 3; do
+		mk_host host ; mk_dir dir
+		conf=$(masq_conf race "$dir")
+		pods=()
+		for i in 1 2 3 4 5 6 7 8; do mk_pod "p$i"; pods+=("$(eval echo "\$p$i")"); done
+		for i in 1 2 3 4 5 6 7 8; do
+			(cni ADD "$host" "${pods[$((i - 1))]}" "c$i" eth0 "$conf"; echo "$RC" >"$dir/rc$i"; echo "$OUT" >"$dir/out$i") &
+		done
+		wait
+		want4="" want6=""
+		for i in 1 2 3 4 5 6 7 8; do
+			rc=$(cat "$dir/rc$i")
+			[ "$rc" = 0 ] || fail "round $round: ADD $i failed: $(cat "$dir/out$i")"
+			OUT=$(cat "$dir/out$i")
+			want4="$want4 $(addr_of 4)" want6="$want6 $(addr_of 6)"
+		done
+		assert_elems "$host" race-pods4 "$want4"
+		assert_elems "$host" race-pods6 "$want6"
+		assert_eq "$(echo "$want4" | wc -w)" 8 "IPv4 addresses handed out"
+		assert_eq "$(rules_using "$host" race-pods4)" 1 "round $round: IPv4 rules"
+		assert_eq "$(rules_using "$host" race-pods6)" 1 "round $round: IPv6 rules"
+		assert_eq "$(ip netns exec "$host" nft -j list chain inet rivet postrouting | jq '[.nftables[].rule?|select(.)]|length')" 2 "round $round: rules"
+		_cleanup
+	done
+}
+
+# --- kube-proxy ----------------------------------------------------------------
+
+# kube_proxy HOST ip|ip6 CLUSTERIP CLUSTER_CIDR BACKEND...: the tables
+# kube-proxy's nftables mode programs, cut down to one ClusterIP:80 whose
+# endpoints are BACKEND:8080 (chosen by numgen), plus the "kubernetes"
+# service at .1 / ::1 of the service CIDR, whose endpoint is the world (an
+# API server off the pod network). Hairpin traffic, and traffic to a
+# service from outside the cluster CIDR, is marked 0x4000 and masqueraded
+# in kube-proxy's own postrouting chain, as kube-proxy does.
+kube_proxy() {
+	local host=$1 fam=$2 cip=$3 cidr=$4 kip type w ep="" vmap="" i=0 b world
+	shift 4
+	if [ "$fam" = ip ]; then
+		kip=198.19.128.1 type=ipv4_addr world=$WORLD4:8080
+	else
+		kip=fd5a:7e57:5e::1 type=ipv6_addr world="[$WORLD6]:8080"
+	fi
+	for b in "$@"; do
+		w=$b:8080
+		[ "$fam" = ip6 ] && w="[$b]:8080"
+		ep="$ep
+	chain endpoint-web-$i {
+		$fam saddr $b jump mark-for-masquerade
+		meta l4proto tcp dnat to $w
+	}"
+		vmap="$vmap${vmap:+, }$i : goto endpoint-web-$i"
+		i=$((i + 1))
+	done
+	ip netns exec "$host" nft -f - <<-EOF || fail "cannot load table $fam kube-proxy"
+	table $fam kube-proxy {
+		comment "rules for kube-proxy"
+		chain mark-for-masquerade {
+			meta mark set meta mark | 0x00004000
+		}
+		chain masquerading {
+			meta mark & 0x00004000 == 0x00000000 return
+			meta mark set meta mark ^ 0x00004000
+			masquerade fully-random
+		}
+		$ep
+		chain service-web {
+			$fam daddr $cip tcp dport 80 $fam saddr != $cidr jump mark-for-masquerade
+			numgen random mod $i vmap { $vmap }
+		}
+		chain endpoint-kubernetes-0 {
+			$fam saddr $( [ "$fam" = ip ] && echo "$WORLD4" || echo "$WORLD6" ) jump mark-for-masquerade
+			meta l4proto tcp dnat to $world
+		}
+		chain service-kubernetes {
+			$fam daddr $kip tcp dport 443 $fam saddr != $cidr jump mark-for-masquerade
+			numgen random mod 1 vmap { 0 : goto endpoint-kubernetes-0 }
+		}
+		map service-ips {
+			type $type . inet_proto . inet_service : verdict
+			comment "ClusterIP, ExternalIP and LoadBalancer IP traffic"
+			elements = { $cip . tcp . 80 : goto service-web, $kip . tcp . 443 : goto service-kubernetes }
+		}
+		chain services {
+			$fam daddr . meta l4proto . th dport vmap @service-ips
+		}
+		chain nat-prerouting {
+			type nat hook prerouting priority dstnat; policy accept;
+			jump services
+		}
+		chain nat-output {
+			type nat hook output priority -100; policy accept;
+			jump services
+		}
+		chain nat-postrouting {
+			type nat hook postrouting priority srcnat; policy accept;
+			jump masquerading
+		}
+	}
+	EOF
+}
+
+# ask_port NETNS ADDR PORT: like ask, on another port.
+# until_seen NETNS SVC PORT WANT...: ask SVC:PORT until every WANT ("name
+# source") has answered; any other answer fails. At most 40 tries each.
+until_seen() {
+	local ns=$1 svc=$2 port=$3 got w tries=0 missing
+	shift 3
+	local -A want=()
+	for w in "$@"; do want[$w]=1; done
+	while :; do
+		missing=0
+		for w in "${!want[@]}"; do [ "${want[$w]}" = 1 ] && missing=$((missing + 1)); done
+		[ "$missing" = 0 ] && return 0
+		[ "$tries" -lt $((40 * $#)) ] || fail "$svc:$port from $ns: never answered by: $(for w in "${!want[@]}"; do [ "${want[$w]}" = 1 ] && printf '[%s] ' "$w"; done)"
+		tries=$((tries + 1))
+		got=$(ask "$ns" "$svc" "$port")
+		[ -n "${want[$got]:-}" ] || fail "$svc:$port from $ns answered '$got', want one of: $*"
+		want[$got]=2
+	done
+}
+
+# A node with kube-proxy and two backend pods a and b serving on 8080, and a
+# client pod c, all on one rivet network with ipMasq as docs/kube-proxy.md
+# advises. Sets host outside a b c ca_4 ca_6 cb_4 ... (the caller's locals).
+mk_service_node() {
+	local dir conf
+	mk_node host outside ; mk_pod a ; mk_pod b ; mk_pod c ; mk_dir dir
+	conf=$(masq_conf kp "$dir" "$DUAL" "$EXCLUDE")
+	add_pod "$host" "$a" ca "$conf"
+	add_pod "$host" "$b" cb "$conf"
+	add_pod "$host" "$c" cc "$conf"
+	serve "$a" 0.0.0.0 8080 a
+	serve "$a" :: 8080 a
+	serve "$b" 0.0.0.0 8080 b
+	serve "$b" :: 8080 b
+	kube_proxy "$host" ip 198.19.128.10 "$CLUSTER4" "$ca_4" "$cb_4"
+	kube_proxy "$host" ip6 fd5a:7e57:5e::10 "$CLUSTER6" "$ca_6" "$cb_6"
+}
+
+test_kube_proxy_a_pod_reaches_the_service_on_both_backends() {
+	local host outside a b c ca_4 ca_6 cb_4 cb_6 cc_4 cc_6
+	mk_service_node
+	# Pod to service keeps the client's address: neither kube-proxy (source
+	# inside the cluster CIDR) nor rivet (destination kept) masquerades.
+	until_seen "$c" 198.19.128.10 80 "a $(peer "$cc_4")" "b $(peer "$cc_4")"
+	until_seen "$c" fd5a:7e57:5e::10 80 "a $(peer "$cc_6")" "b $(peer "$cc_6")"
+}
+
+test_kube_proxy_hairpin_a_pod_reaches_itself_through_the_service() {
+	local host outside a b c ca_4 ca_6 cb_4 cb_6 cc_4 cc_6
+	mk_service_node
+	# On itself the backend sees the node (kube-proxy's hairpin masquerade
+	# picks a node address); on the other backend, the pod's own address.
+	local self4 self6
+	self4=$(ip -n "$host" -4 route get "$ca_4" | sed -n 's/.* src \([^ ]*\).*/\1/p')
+	self6=$(ip -n "$host" -6 route get "$ca_6" | sed -n 's/.* src \([^ ]*\).*/\1/p')
+	[ -n "$self4" ] && [ -n "$self6" ] || fail "no node source address towards the pod"
+	until_seen "$a" 198.19.128.10 80 "a $(peer "$self4")" "b $(peer "$ca_4")"
+	until_seen "$a" fd5a:7e57:5e::10 80 "a $(peer "$self6")" "b $(peer "$ca_6")"
+}
+
+test_kube_proxy_the_node_reaches_the_service() {
+	local host outside a b c ca_4 ca_6 cb_4 cb_6 cc_4 cc_6 self4 self6
+	mk_service_node
+	self4=$(ip -n "$host" -4 route get "$ca_4" | sed -n 's/.* src \([^ ]*\).*/\1/p')
+	self6=$(ip -n "$host" -6 route get "$ca_6" | sed -n 's/.* src \([^ ]*\).*/\1/p')
+	until_seen "$host" 198.19.128.10 80 "a $(peer "$self4")" "b $(peer "$self4")"
+	until_seen "$host" fd5a:7e57:5e::10 80 "a $(peer "$self6")" "b $(peer "$self6")"
+}
+
+test_kube_proxy_a_service_whose_endpoint_is_off_the_pod_network() {
+	local host outside a b c ca_4 ca_6 cb_4 cb_6 cc_4 cc_6
+	mk_service_node
+	# The "kubernetes" service: DNAT to the world, which has no route to
+	# pods, so only rivet's masquerade (destination not kept) lets it answer.
+	asks_as_port() { local got; got=$(ask "$1" "$2" 443); assert_eq "$got" "$3 $(peer "$4")" "answer from $2:443 to $1"; }
+	asks_as_port "$c" 198.19.128.1 world "$UP4"
+	asks_as_port "$c" fd5a:7e57:5e::1 world "$UP6"
+}
+
+test_tables_rivet_did_not_create_are_untouched() {
+	local host a b dir conf before after
+	mk_host host ; mk_pod a ; mk_pod b ; mk_dir dir
+	kube_proxy "$host" ip 198.19.128.10 "$CLUSTER4" 198.18.0.2 198.18.0.3
+	kube_proxy "$host" ip6 fd5a:7e57:5e::10 "$CLUSTER6" fd5a:7e57:1::2 fd5a:7e57:1::3
+	# A decoy with rivet's own chain and set names, in another table.
+	ip netns exec "$host" nft -f - <<-'EOF' || fail "cannot load the decoy table"
+	table inet decoy {
+		set own-pods4 { type ipv4_addr; elements = { 198.18.0.200 } }
+		set own-keep4 { type ipv4_addr; flags interval; elements = { 198.18.0.0/24 } }
+		chain postrouting {
+			type nat hook postrouting priority srcnat; policy accept;
+			ip saddr @own-pods4 ip daddr != @own-keep4 masquerade
+		}
+	}
+	EOF
+	snapshot() {
+		ip netns exec "$host" nft -j list table ip kube-proxy
+		ip netns exec "$host" nft -j list table ip6 kube-proxy
+		ip netns exec "$host" nft -j list table inet decoy
+	}
+	before=$(snapshot)
+	conf=$(masq_conf own "$dir" "$DUAL" "$EXCLUDE" 1.1.0)
+	add_pod "$host" "$a" ca "$conf"
+	add_pod "$host" "$b" cb "$conf"
+	cni DEL "$host" "$a" ca eth0 "$conf"
+	assert_rc 0
+	gc "$host" "$conf" ""
+	assert_rc 0
+	after=$(snapshot)
+	assert_eq "$after" "$before" "foreign tables after ADD, DEL and GC"
+	assert_elems "$host" own-pods4 ""
+}
+
+run_tests
