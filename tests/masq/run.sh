@@ -247,6 +247,25 @@ test_pod_to_pod_and_pod_to_node_keep_the_pod_address() {
 	asks_as "$b" "$WORLD6" world "$UP6"
 }
 
+test_delegated_ipam_pod_to_pod_keeps_the_pod_address() {
+	local host outside a b conf_a conf_b
+	[ -x "$CNI_BIN/static" ] || fail "no static IPAM plugin in $CNI_BIN (containernetworking-plugins)"
+	mk_node host outside ; mk_pod a ; mk_pod b
+	# IPAM by another plugin: the pod's subnet comes from its result
+	# (198.18.0.50/24), as ptp keeps it, since the config has no ranges.
+	static() {
+		printf '{"cniVersion":"1.0.0","name":"st","type":"rivet","ipMasq":true,"ipam":{"type":"static","addresses":[{"address":"198.18.0.%s/24"},{"address":"fd5a:7e57:1::%s/64"}]}}' "$1" "$1"
+	}
+	conf_a=$(static 50) conf_b=$(static 51)
+	add_pod "$host" "$a" ca "$conf_a"
+	add_pod "$host" "$b" cb "$conf_b"
+	serve "$b" "$cb_4" 8080 b
+	serve "$b" "$cb_6" 8080 b
+	asks_as "$a" "$WORLD4" world "$UP4"
+	asks_as "$a" "$cb_4" b "$ca_4"
+	asks_as "$a" "$cb_6" b "$ca_6"
+}
+
 test_masq_exclude_extends_the_kept_destinations() {
 	local host outside pod dir conf got
 	mk_node host outside ; mk_pod pod ; mk_dir dir
