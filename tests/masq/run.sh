@@ -495,6 +495,32 @@ test_racing_first_adds_build_one_rule_per_family() {
 	done
 }
 
+test_racing_first_adds_of_four_networks() {
+	local host dir i n pod net
+	mk_host host ; mk_dir dir
+	# Two pods on each of four networks, all first ADDs on a fresh table:
+	# the table and chain are shared, the sets and rules are each network's.
+	for i in 0 1 2 3 4 5 6 7; do
+		n=$((i / 2))
+		mk_pod pod
+		(cni ADD "$host" "$pod" "c$i" eth0 "$(masq_conf "n$n" "$dir" "[[{\"subnet\":\"198.18.$n.0/24\"}],[{\"subnet\":\"fd5a:7e57:$((n + 1))::/64\"}]]")"
+		 echo "$RC" >"$dir/rc$i"; echo "$OUT" >"$dir/out$i") &
+	done
+	wait
+	for i in 0 1 2 3 4 5 6 7; do
+		[ "$(cat "$dir/rc$i")" = 0 ] || fail "ADD $i failed: $(cat "$dir/out$i")"
+	done
+	for n in 0 1 2 3; do
+		net=n$n
+		assert_elems "$host" "$net-pods4" "198.18.$n.2 198.18.$n.3"
+		assert_elems "$host" "$net-pods6" "fd5a:7e57:$((n + 1))::2 fd5a:7e57:$((n + 1))::3"
+		assert_elems "$host" "$net-keep4" "198.18.$n.0/24"
+		assert_eq "$(rules_using "$host" "$net-pods4")" 1 "$net: IPv4 rules"
+		assert_eq "$(rules_using "$host" "$net-pods6")" 1 "$net: IPv6 rules"
+	done
+	assert_eq "$(ip netns exec "$host" nft -j list chain inet rivet postrouting | jq '[.nftables[].rule?|select(.)]|length')" 8 "rules"
+}
+
 # --- kube-proxy ----------------------------------------------------------------
 
 # kube_proxy HOST ip|ip6 CLUSTERIP CLUSTER_CIDR BACKEND...: the tables
