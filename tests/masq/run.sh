@@ -14,8 +14,9 @@
 # the nftables sets exact; two networks share the table without touching
 # each other's entries; ipMasqExclude extends the kept destinations; racing
 # first ADDs build exactly one rule per family; tables rivet did not create
-# are left byte for byte; and with kube-proxy-style DNAT (its nftables mode)
-# pods and the node reach a ClusterIP on every backend, hairpin included.
+# are left byte for byte; and with kube-proxy's DNAT (as its nftables mode
+# writes it, and as its iptables mode does through iptables-nft) pods and
+# the node reach a ClusterIP on every backend, hairpin included.
 . "$(dirname "$0")/../lib.sh"
 
 if ! "$(dirname "$0")/../../scripts/apt-install.sh" nftables jq iputils-ping socat; then
@@ -123,12 +124,12 @@ peer() { # an address as socat's $SOCAT_PEERADDR shows it
 	echo "[${out%:}]"
 }
 
-# asks_as NETNS ADDR NAME SRC: a connection to ADDR:8080 is answered by NAME,
-# which saw SRC.
+# asks_as NETNS ADDR NAME SRC [PORT]: a connection to ADDR:PORT (8080) is
+# answered by NAME, which saw SRC.
 asks_as() {
 	local got
-	got=$(ask "$1" "$2" 8080)
-	assert_eq "$got" "$3 $(peer "$4")" "answer from $2 to $1"
+	got=$(ask "$1" "$2" "${5:-8080}")
+	assert_eq "$got" "$3 $(peer "$4")" "answer from $2:${5:-8080} to $1"
 }
 
 # The addresses the world saw connecting, sorted, one a line.
@@ -597,7 +598,6 @@ kube_proxy() {
 	EOF
 }
 
-# ask_port NETNS ADDR PORT: like ask, on another port.
 # until_seen NETNS SVC PORT WANT...: ask SVC:PORT until every WANT ("name
 # source") has answered; any other answer fails. At most 40 tries each.
 until_seen() {
@@ -612,7 +612,7 @@ until_seen() {
 		[ "$tries" -lt $((40 * $#)) ] || fail "$svc:$port from $ns: never answered by: $(for w in "${!want[@]}"; do [ "${want[$w]}" = 1 ] && printf '[%s] ' "$w"; done)"
 		tries=$((tries + 1))
 		got=$(ask "$ns" "$svc" "$port")
-		[ -n "${want[$got]:-}" ] || fail "$svc:$port from $ns answered '$got', want one of: $*"
+		[ -n "$got" ] && [ -n "${want[$got]:-}" ] || fail "$svc:$port from $ns answered '$got', want one of: $*"
 		want[$got]=2
 	done
 }
@@ -671,9 +671,71 @@ test_kube_proxy_a_service_whose_endpoint_is_off_the_pod_network() {
 	mk_service_node
 	# The "kubernetes" service: DNAT to the world, which has no route to
 	# pods, so only rivet's masquerade (destination not kept) lets it answer.
-	asks_as_port() { local got; got=$(ask "$1" "$2" 443); assert_eq "$got" "$3 $(peer "$4")" "answer from $2:443 to $1"; }
-	asks_as_port "$c" 198.19.128.1 world "$UP4"
-	asks_as_port "$c" fd5a:7e57:5e::1 world "$UP6"
+	asks_as "$c" 198.19.128.1 world "$UP4" 443
+	asks_as "$c" fd5a:7e57:5e::1 world "$UP6" 443
+}
+
+# kube_proxy_iptables HOST iptables|ip6tables CLUSTERIP CLUSTER_CIDR A B: the
+# same Service as kube-proxy's iptables mode writes it (KUBE-SERVICES,
+# KUBE-SVC-* with the statistic match, KUBE-SEP-*, KUBE-MARK-MASQ and
+# KUBE-POSTROUTING), through iptables-nft.
+kube_proxy_iptables() {
+	local host=$1 ipt=$2 cip=$3 cidr=$4 a=$5 b=$6 da=$5:8080 db=$6:8080
+	if [ "$ipt" = ip6tables ]; then da="[$a]:8080" db="[$b]:8080"; fi
+	ip netns exec "$host" "$ipt-restore" <<-EOF || fail "cannot load $ipt rules"
+	*nat
+	:PREROUTING ACCEPT [0:0]
+	:INPUT ACCEPT [0:0]
+	:OUTPUT ACCEPT [0:0]
+	:POSTROUTING ACCEPT [0:0]
+	:KUBE-MARK-MASQ - [0:0]
+	:KUBE-POSTROUTING - [0:0]
+	:KUBE-SERVICES - [0:0]
+	:KUBE-SVC-WEB - [0:0]
+	:KUBE-SEP-A - [0:0]
+	:KUBE-SEP-B - [0:0]
+	-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+	-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+	-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING
+	-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000
+	-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN
+	-A KUBE-POSTROUTING -j MARK --set-xmark 0x4000/0x0
+	-A KUBE-POSTROUTING -j MASQUERADE --random-fully
+	-A KUBE-SERVICES -d $cip -p tcp -m tcp --dport 80 -j KUBE-SVC-WEB
+	-A KUBE-SVC-WEB ! -s $cidr -d $cip -p tcp -m tcp --dport 80 -j KUBE-MARK-MASQ
+	-A KUBE-SVC-WEB -m statistic --mode random --probability 0.5 -j KUBE-SEP-A
+	-A KUBE-SVC-WEB -j KUBE-SEP-B
+	-A KUBE-SEP-A -s $a -j KUBE-MARK-MASQ
+	-A KUBE-SEP-A -p tcp -m tcp -j DNAT --to-destination $da
+	-A KUBE-SEP-B -s $b -j KUBE-MARK-MASQ
+	-A KUBE-SEP-B -p tcp -m tcp -j DNAT --to-destination $db
+	COMMIT
+	EOF
+}
+
+test_kube_proxy_iptables_mode_pods_hairpin_and_node_reach_the_service() {
+	local host outside a b c dir conf self4 self6
+	command -v iptables-restore >/dev/null || fail "no iptables-restore"
+	mk_node host outside ; mk_pod a ; mk_pod b ; mk_pod c ; mk_dir dir
+	conf=$(masq_conf kpi "$dir" "$DUAL" "$EXCLUDE")
+	add_pod "$host" "$a" ca "$conf"
+	add_pod "$host" "$b" cb "$conf"
+	add_pod "$host" "$c" cc "$conf"
+	serve "$a" 0.0.0.0 8080 a
+	serve "$a" :: 8080 a
+	serve "$b" 0.0.0.0 8080 b
+	serve "$b" :: 8080 b
+	kube_proxy_iptables "$host" iptables 198.19.128.10 "$CLUSTER4" "$ca_4" "$cb_4"
+	kube_proxy_iptables "$host" ip6tables fd5a:7e57:5e::10 "$CLUSTER6" "$ca_6" "$cb_6"
+	self4=$(ip -n "$host" -4 route get "$ca_4" | sed -n 's/.* src \([^ ]*\).*/\1/p')
+	self6=$(ip -n "$host" -6 route get "$ca_6" | sed -n 's/.* src \([^ ]*\).*/\1/p')
+	until_seen "$c" 198.19.128.10 80 "a $(peer "$cc_4")" "b $(peer "$cc_4")"
+	until_seen "$c" fd5a:7e57:5e::10 80 "a $(peer "$cc_6")" "b $(peer "$cc_6")"
+	until_seen "$a" 198.19.128.10 80 "a $(peer "$self4")" "b $(peer "$ca_4")"
+	until_seen "$a" fd5a:7e57:5e::10 80 "a $(peer "$self6")" "b $(peer "$ca_6")"
+	until_seen "$host" 198.19.128.10 80 "a $(peer "$self4")" "b $(peer "$self4")"
+	until_seen "$host" fd5a:7e57:5e::10 80 "a $(peer "$self6")" "b $(peer "$self6")"
+	asks_as "$c" "$WORLD4" world "$UP4"
 }
 
 test_tables_rivet_did_not_create_are_untouched() {
@@ -681,6 +743,8 @@ test_tables_rivet_did_not_create_are_untouched() {
 	mk_host host ; mk_pod a ; mk_pod b ; mk_dir dir
 	kube_proxy "$host" ip 198.19.128.10 "$CLUSTER4" 198.18.0.2 198.18.0.3
 	kube_proxy "$host" ip6 fd5a:7e57:5e::10 "$CLUSTER6" fd5a:7e57:1::2 fd5a:7e57:1::3
+	kube_proxy_iptables "$host" iptables 198.19.128.10 "$CLUSTER4" 198.18.0.2 198.18.0.3
+	kube_proxy_iptables "$host" ip6tables fd5a:7e57:5e::10 "$CLUSTER6" fd5a:7e57:1::2 fd5a:7e57:1::3
 	# A decoy with rivet's own chain and set names, in another table.
 	ip netns exec "$host" nft -f - <<-'EOF' || fail "cannot load the decoy table"
 	table inet decoy {
@@ -696,8 +760,10 @@ test_tables_rivet_did_not_create_are_untouched() {
 		ip netns exec "$host" nft -j list table ip kube-proxy
 		ip netns exec "$host" nft -j list table ip6 kube-proxy
 		ip netns exec "$host" nft -j list table inet decoy
+		ip netns exec "$host" nft -j list table ip nat
+		ip netns exec "$host" nft -j list table ip6 nat
 	}
-	before=$(snapshot)
+	before=$(snapshot) || fail "cannot list the foreign tables"
 	conf=$(masq_conf own "$dir" "$DUAL" "$EXCLUDE" 1.1.0)
 	add_pod "$host" "$a" ca "$conf"
 	add_pod "$host" "$b" cb "$conf"
