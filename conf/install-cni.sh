@@ -127,8 +127,15 @@ node_pod_cidrs() {
 		[ -n "$token" ] && set -- "$@" -H "Authorization: Bearer $token"
 		node=$("$@" "$url") || die "cannot read Node $NODE_NAME from $api"
 	elif command -v wget >/dev/null 2>&1; then
-		set -- wget -q -T 10 -O -
-		[ -r "$RIVET_SA_DIR/ca.crt" ] && set -- "$@" --ca-certificate="$RIVET_SA_DIR/ca.crt"
+		set -- wget -q -O -
+		if wget --version 2>/dev/null | grep -q 'GNU Wget'; then
+			set -- "$@" -T 10
+			[ -r "$RIVET_SA_DIR/ca.crt" ] && set -- "$@" --ca-certificate="$RIVET_SA_DIR/ca.crt"
+		else
+			# busybox wget takes no CA file (nor a timeout).
+			case "$api" in https:*) log "warning: this wget cannot be given the cluster's CA;" \
+				"install curl in the image to verify the API server" ;; esac
+		fi
 		[ -n "$token" ] && set -- "$@" --header "Authorization: Bearer $token"
 		node=$("$@" "$url") || die "cannot read Node $NODE_NAME from $api"
 	else
