@@ -18,7 +18,7 @@
 #    prints one CNI error object, and nothing is left at the end.
 #
 # Knobs: CHAOS_ADD_KILLS (150), CHAOS_DEL_KILLS (100), STORM_WORKERS (16),
-# STORM_CYCLES (60; the issue's full storm is STORM_CYCLES=500).
+# STORM_CYCLES (200, about 40 s; the issue's full storm is STORM_CYCLES=500).
 . "$(dirname "$0")/../lib.sh"
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -106,7 +106,7 @@ inconsistencies() { # store
 leftovers() { # host store pods...
 	local host=$1 store=$2 p l
 	shift 2
-	for l in $(ip -n "$host" -o link show | awk -F': ' '$2 != "lo" {print $2}'); do
+	for l in $(ip -n "$host" -o link show 2>/dev/null | awk -F': ' '$2 != "lo" {print $2}'); do
 		echo "host veth: $l alias '$(ip -n "$host" -d link show "${l%@*}" 2>/dev/null | sed -n 's/^ *alias //p')'"
 	done
 	ip -n "$host" route show table all | grep -E '198\.18\.|dev rvt' | sed 's/^/host route: /'
@@ -315,8 +315,13 @@ test_gc_reclaims_what_killed_adds_left() {
 	# Whatever remains is exactly the valid attachments': no other link,
 	# route or reservation on the host.
 	local links
-	links=$(ip -n "$host" -o link show | awk -F': ' '$2 != "lo" {print $2}' | cut -d@ -f1 | sort)
-	assert_eq "$links" "$(echo "$after" | sed -n 's/^link //p' | sort)" "host links after GC"
+	links=$(ip -n "$host" -o link show 2>/dev/null | awk -F': ' '$2 != "lo" {print $2}' | cut -d@ -f1 | sort)
+	local extra
+	extra=$(comm -23 <(echo "$links") <(echo "$after" | sed -n 's/^link //p' | sort))
+	for j in $extra; do
+		echo "    GC left $j, alias '$(ip -n "$host" -d link show "$j" 2>/dev/null | sed -n 's/^ *alias //p')'"
+	done
+	[ -z "$extra" ] || fail "GC left $(echo $extra | wc -w) host veths of attachments that are not valid"
 	[ "$(find "$dir/chaos" -maxdepth 1 -type f -name '198.18.*' -o -maxdepth 1 -type f -name 'fd5a*' | wc -l)" = \
 	  "$(echo "$after" | grep -c '^reservation' || true)" ] || fail "reservations after GC: $(ls "$dir/chaos")"
 	# A second GC changes nothing; then the runtime deletes the rest.
@@ -487,7 +492,7 @@ storm_worker() { # w pod conffile ledger cycles rivet report
 }
 
 test_storm() {
-	local host dir pods=() workers=${STORM_WORKERS:-16} cycles=${STORM_CYCLES:-60} w pids=() t0 t1
+	local host dir pods=() workers=${STORM_WORKERS:-16} cycles=${STORM_CYCLES:-200} w pids=() t0 t1
 	local ok=0 failed=0 dup=0 bad=0 r codes=""
 	mk_host host; mk_dir dir
 	# A /28 has 13 addresses for 16 workers: the storm also runs the

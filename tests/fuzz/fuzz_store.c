@@ -2,13 +2,15 @@
 /*
  * libFuzzer harness for the IPAM store's readers of on-disk state: the
  * reservation content parser ("<id>\r\n<ifname>", host-local's old "<id>"),
- * the index entries ("<id>:<ifname>:<set>" -> "../../<ip>"), the earlier
+ * the index entries ("<id>:<ifname>:<set>", a hard link to the reservation
+ * whose user.rivet.ip xattr names the address, or a symlink to "../../<ip>"), the earlier
  * boots' index that is reclaimed on the first lock of a boot, and
  * last_reserved_ip.N. Those parsers are static, so the harness includes
  * store.c, as wireguard-tools' fuzzers include the file they test.
  *
  * Each input is a mode byte and up to six NUL-separated parts, which become
- * a reservation file's content, index symlink names and targets, an earlier
+ * a reservation file's content, index entry names, symlink targets and
+ * xattrs, an earlier
  * boot's entry, and an extra file name, written into a throwaway store on
  * tmpfs; then the store is opened, locked (reclaiming), looked up, walked,
  * pruned and released through the public API, and emptied for the next run.
@@ -21,6 +23,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/xattr.h>
 
 #include "../../src/ipam/store.c"
 
@@ -104,6 +107,18 @@ static void plant_link(const char *dir, const char *name, const char *target)
 	(void)symlink(target, path);
 }
 
+/* The hard-link form of an index entry: the reservation file itself, under
+ * the entry's name, with the xattr naming its address set to @xattr. */
+static void plant_hardlink(const char *dir, const char *name, const char *xattr)
+{
+	char from[512], to[512];
+
+	snprintf(from, sizeof(from), "%s/198.18.0.5", net);
+	snprintf(to, sizeof(to), "%s/%s", dir, name);
+	if (link(from, to) == 0)
+		(void)lsetxattr(to, XATTR_IP, xattr, strlen(xattr), 0);
+}
+
 static void check_owner(const struct ipam_owner *o)
 {
 	if (!memchr(o->container_id, '\0', sizeof(o->container_id)) ||
@@ -165,7 +180,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		mkdir(dir, 0700);
 		snprintf(dir, sizeof(dir), "%s/.rivet/boot-%s", net, boot);
 		mkdir(dir, 0700);
-		plant_link(dir, "c1:eth0:0", part[1]);
+		if (mode & 32)
+			plant_hardlink(dir, "c1:eth0:0", part[1]);
+		else
+			plant_link(dir, "c1:eth0:0", part[1]);
 		plant_link(dir, as_name(part[4], name[0], sizeof(name[0])), "../../198.18.0.5");
 	}
 	if (mode & 2) {
@@ -176,7 +194,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(old, sizeof(old), "%s/.rivet/" OLD_BOOT, net);
 		mkdir(old, 0700);
 		plant_link(old, as_name(part[2], name[1], sizeof(name[1])), part[3]);
-		plant_link(old, "c1:eth0:0", part[1]);
+		if (mode & 32)
+			plant_hardlink(old, "c1:eth0:0", part[1]);
+		else
+			plant_link(old, "c1:eth0:0", part[1]);
 	}
 
 	if (ipam_store_open(&s, root, "net", false, !(mode & 4), NULL) == 0 &&
@@ -196,7 +217,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (size_t i = 0; i < n && i < 8; i++)
 				check_ip(&out[i]);
 		} else {
-			ipam_store_release_ip(&s, &ip, "c1", "eth0", (mode & 32) ? 0 : -1);
+			ipam_store_release_ip(&s, &ip, "c1", "eth0", (mode & 64) ? 0 : -1);
 		}
 	}
 	ipam_store_close(&s);
