@@ -350,7 +350,7 @@ test_a_retried_add_keeps_one_element() {
 }
 
 test_del_removes_the_pod_and_only_the_pod() {
-	local host a b dir conf prev
+	local host a b dir conf
 	mk_host host ; mk_pod a ; mk_pod b ; mk_dir dir
 	conf=$(masq_conf del "$dir")
 	add_pod "$host" "$a" ca "$conf"
