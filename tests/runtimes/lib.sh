@@ -39,13 +39,22 @@ RT_KNOWN=$RT_TMP/known
 mkdir -p "$RT_KNOWN"
 export RT_TMP RT_CGROUP
 
-# The node address the sandboxes and test hosts carry on lo (as tests/lib.sh's
-# mk_host does), and a server's token on it.
+# What the test servers serve, as /www/token in the image and on the node.
 RT_TOKEN=rivet-runtimes-$$
-# An HTTP GET in bash (Debian's static busybox wget crashes outside a
-# container): bash -c "$RT_GET" get ADDR PORT PATH prints the body's last line.
-# shellcheck disable=SC2016
-RT_GET='exec 3<>"/dev/tcp/$1/$2" || exit 1; printf "GET /%s HTTP/1.0\r\n\r\n" "$3" >&3; sed -n "\$p" <&3'
+# Servers and clients are busybox httpd and wget, in the image and on the
+# node alike; wget is bounded by timeout(1), as busybox 1.35's wget -T crashes.
+
+# eventually TRIES CMD...: CMD succeeds within TRIES tenths of a second
+# (servers started in the background need a moment to listen).
+eventually() {
+	local n=$1
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		n=$((n - 1))
+		[ "$n" -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
 
 # --- plugins ----------------------------------------------------------------
 
@@ -90,17 +99,24 @@ rt_reserved_by() { head -n1 "$1" 2>/dev/null | tr -d '\r'; }
 
 # --- the image --------------------------------------------------------------
 
-# An OCI image archive (index.json, blobs) whose one layer is busybox-static
-# with an applet symlink per command; podman loads it, ctr imports it.
+# An OCI image archive (index.json, blobs) whose one layer is the machine's
+# busybox with an applet symlink per command; podman loads it, ctr imports
+# it. Debian's busybox-static is what run.sh installs; when busybox (its
+# dynamically linked twin, which the two packages cannot both be installed)
+# is there instead, the libraries it needs go into the layer with it.
 RT_IMAGE_NAME=localhost/rivet-test:latest
+RT_BUSYBOX=${RT_BUSYBOX:-/bin/busybox}
 rt_image() {
 	local w=$RT_TMP/image out=$RT_TMP/image.tar a ld ls cd cs md ms
 	[ -s "$out" ] && { echo "$out"; return 0; }
 	rm -rf "$w"
 	mkdir -p "$w/root/bin" "$w/root/etc" "$w/root/proc" "$w/root/sys" "$w/root/dev" \
 		"$w/root/tmp" "$w/root/www" "$w/blobs/sha256" || return 1
-	cp /bin/busybox "$w/root/bin/busybox" || return 1
-	for a in $(/bin/busybox --list); do
+	cp "$RT_BUSYBOX" "$w/root/bin/busybox" || return 1
+	for a in $(ldd "$RT_BUSYBOX" 2>/dev/null | grep -o '/[^ ]*'); do
+		cp --parents -L "$a" "$w/root" || return 1
+	done
+	for a in $("$RT_BUSYBOX" --list); do
 		[ "$a" = busybox ] || ln -s busybox "$w/root/bin/$a"
 	done
 	echo 'root:x:0:0:root:/:/bin/sh' >"$w/root/etc/passwd"

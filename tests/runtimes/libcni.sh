@@ -122,8 +122,8 @@ lc_chained() { # VERSION
 	ip netns exec "$pod" busybox httpd -f -p 80 -h "$www" &
 	srv=$!
 	_register "kill $srv"
-	sleep 0.2
-	assert_eq "$(ip netns exec "$host" timeout 5 bash -c "$RT_GET" get "$NODE4" 18080 token 2>&1)" "$RT_TOKEN" \
+	eventually 30 ip netns exec "$pod" sh -c "ss -ltn | grep -q ':80 '" || fail "the pod's httpd does not listen"
+	assert_eq "$(ip netns exec "$host" timeout 5 busybox wget -qO- "http://$NODE4:18080/token" 2>&1)" "$RT_TOKEN" \
 		"a GET through portmap's host port"
 
 	# bandwidth: a tbf on the host end, and its ifb with a tbf of its own.
