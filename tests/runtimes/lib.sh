@@ -13,7 +13,7 @@
 #                          NAME, torn down at exit) in which a whole runtime
 #                          runs: its netns plays the node, /run, /var/lib,
 #                          /etc and /opt are overlays whose writes land in
-#                          the sandbox's directory, /dev/shm is its own. So
+#                          a tmpfs of its own, and so is /dev/shm. So
 #                          podman's and containerd's state, the netns files
 #                          they make, libcni's /var/lib/cni cache and ctr's
 #                          /etc/cni/net.d and /opt/cni/bin stay private.
@@ -29,7 +29,6 @@
 
 RT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 RT_ROOT=$(cd "$RT_DIR/../.." && pwd)
-RT_USER_RIVET=${RIVET:-}
 # shellcheck source=../lib.sh
 . "$RT_ROOT/tests/lib.sh"
 
@@ -150,7 +149,7 @@ rt_image() {
 rt_sandbox_dir() { echo "$RT_TMP/sb/$1"; }
 
 rt_sandbox() { # NAME
-	local d i pid
+	local d pid _
 	d=$(rt_sandbox_dir "$1")
 	[ -f "$d/ready" ] && kill -0 "$(cat "$d/pid")" 2>/dev/null && return 0
 	[ -e "$d" ] && fail "sandbox $1 died earlier: $(cat "$d/holder.log" 2>/dev/null)"
@@ -159,6 +158,10 @@ rt_sandbox() { # NAME
 	# seen outside; the holder keeps both namespaces alive until killed.
 	unshare --net --mount --propagation private bash -euc '
 		d=$1 node4=$2 node6=$3
+		# The overlays write to a tmpfs only this sandbox sees, whatever the
+		# filesystem of /tmp is; it goes when the sandbox goes.
+		mkdir -p "$d/ov"
+		mount -t tmpfs -o mode=755 tmpfs "$d/ov"
 		for dir in run var/lib etc opt; do
 			n=${dir//\//_}
 			mkdir -p "$d/ov/$n/up" "$d/ov/$n/work"
@@ -174,7 +177,7 @@ rt_sandbox() { # NAME
 	' holder "$d" "$NODE4" "$NODE6" </dev/null >"$d/holder.log" 2>&1 &
 	pid=$!
 	echo "$pid" >"$d/pid"
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		[ -f "$d/ready" ] && return 0
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
@@ -216,7 +219,7 @@ _rt_cgroup_pids() {
 
 # Graceful first (each runtime's own teardown hook), then by force.
 rt_teardown() {
-	local d name holder pids i c
+	local d name holder pids c _
 	for d in "$RT_TMP"/sb/*; do
 		[ -f "$d/pid" ] || continue
 		name=${d##*/}
@@ -224,7 +227,7 @@ rt_teardown() {
 		if kill -0 "$holder" 2>/dev/null && declare -F "teardown_$name" >/dev/null; then
 			"teardown_$name" >/dev/null 2>&1
 		fi
-		for i in 1 2 3; do
+		for _ in 1 2 3; do
 			pids="$(_rt_sandbox_pids "$name") $(_rt_cgroup_pids)"
 			pids=$(echo "$pids" | tr ' ' '\n' | grep -v "^$holder\$" | grep . | sort -u)
 			[ -z "$pids" ] && break
@@ -236,7 +239,7 @@ rt_teardown() {
 		wait "$holder" 2>/dev/null
 		rm -f "$d/pid"
 	done
-	for i in 1 2 3 4 5; do
+	for _ in 1 2 3 4 5; do
 		for c in $(_rt_cgroup_dirs); do
 			find "$c" -depth -type d -exec rmdir {} + 2>/dev/null
 		done

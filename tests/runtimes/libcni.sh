@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154
+# (host, pod and dir are set by tests/lib.sh's mk_host, mk_pod, mk_dir.)
 #
 # rivet driven by libcni itself (Debian's golang-github-appc-cni-dev, through
 # cniclient/), at every spec version Debian's plugins speak, alone and

@@ -161,10 +161,11 @@ test_podman_rm_releases_the_address() {
 }
 
 test_podman_twenty_containers_at_once_get_twenty_addresses() {
-	local i pids=() ips n bad=0
+	local i pids=() names=() ips n bad=0
 	pm_ready
 	pm_network pm20 198.18.4.0/24 fd5a:7e57:4::/64
 	for i in $(seq 20); do
+		names+=("many$i")
 		_register "pm rm -f -t 0 many$i"
 		pm run -d --pull never --cgroup-parent "/$RT_CGROUP" --network pm20 --name "many$i" \
 			"$RT_IMAGE_NAME" sleep 600 >/dev/null 2>"$(pm_dir)/many$i.err" &
@@ -185,7 +186,7 @@ test_podman_twenty_containers_at_once_get_twenty_addresses() {
 		pm exec many1 ping -c1 -W2 "$(pm_ip "many$i" pm20)" >/dev/null || fail "many1 cannot reach many$i"
 	done
 
-	pm rm -f -t 0 $(for i in $(seq 20); do echo "many$i"; done) >/dev/null || fail "podman rm -f failed"
+	pm rm -f -t 0 "${names[@]}" >/dev/null || fail "podman rm -f failed"
 	assert_eq "$(rt_reservations "$STORE")" "" "reservations after removing all 20"
 	assert_eq "$(in_sandbox podman ip -o route show proto static)" "" "the node's routes after removing all 20"
 }
