@@ -27,8 +27,8 @@ for s in "${suites[@]}"; do
 		broken="$broken $s"
 		total_fail=$((total_fail + 1))
 	else
-		p=$(echo "$line" | sed -E 's/.*[^0-9]?([0-9]+) passed, ([0-9]+) failed.*/\1/')
-		f=$(echo "$line" | sed -E 's/.*[^0-9]?([0-9]+) passed, ([0-9]+) failed.*/\2/')
+		p=$(echo "$line" | sed -E 's/(^|.*[^0-9])([0-9]+) passed, ([0-9]+) failed.*/\2/')
+		f=$(echo "$line" | sed -E 's/(^|.*[^0-9])([0-9]+) passed, ([0-9]+) failed.*/\3/')
 		total_pass=$((total_pass + p))
 		total_fail=$((total_fail + f))
 	fi

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -120,7 +121,6 @@ static int parse_mac(const char *s, uint8_t out[6])
 int cmd_add(const struct cni_env *env, struct netconf *conf, struct cni_result *res,
 	    struct rv_err *err)
 {
-	struct rv_prefix keep[64];
 	struct rv_ip addrs[ATTACH_MAX_ADDRS];
 	struct attach_ipam io = { 0 };
 	struct dp_state st = { 0 };
@@ -173,8 +173,11 @@ int cmd_add(const struct cni_env *env, struct netconf *conf, struct cni_result *
 	log_debug("%s <-> %s, MTU %u (%s)", a.host_if, env->ifname, st.mtu, st.mtu_source);
 
 	if (conf->ip_masq) {
-		ms = attach_masq_spec(conf, keep, sizeof(keep) / sizeof(keep[0]));
+		r = attach_masq_spec(conf, io.leases, io.n, &ms, err);
+		if (r < 0)
+			goto out;
 		r = masq_add(&ms, addrs, io.n, err);
+		free((void *)ms.keep);
 		if (r < 0)
 			goto out;
 	}

@@ -151,14 +151,24 @@ int attach_ipam_del(struct attach *a, const struct netconf *conf, struct rv_ip *
 	return hostlocal_del(&a->req, out, max, n, err);
 }
 
-struct masq_spec attach_masq_spec(const struct netconf *conf, struct rv_prefix *buf, size_t max)
+int attach_masq_spec(const struct netconf *conf, const struct ipam_lease *leases, size_t n_leases,
+		     struct masq_spec *m, struct rv_err *err)
 {
-	struct masq_spec m = { .network = conf->name, .keep = buf };
+	size_t max = n_leases + conf->n_masq_exclude;
+	struct rv_prefix *buf;
 
 	for (size_t i = 0; i < conf->ipam.n_sets; i++)
-		for (size_t j = 0; j < conf->ipam.sets[i].n && m.n_keep < max; j++)
-			buf[m.n_keep++] = prefix_masked(&conf->ipam.sets[i].r[j].subnet);
-	for (size_t i = 0; i < conf->n_masq_exclude && m.n_keep < max; i++)
-		buf[m.n_keep++] = conf->masq_exclude[i];
-	return m;
+		max += conf->ipam.sets[i].n;
+	buf = calloc(max + 1, sizeof(*buf));
+	if (!buf)
+		return err_set(err, RIVET_ERR_INTERNAL, ENOMEM, "out of memory");
+	*m = (struct masq_spec){ .network = conf->name, .keep = buf };
+	for (size_t i = 0; i < conf->ipam.n_sets; i++)
+		for (size_t j = 0; j < conf->ipam.sets[i].n; j++)
+			buf[m->n_keep++] = prefix_masked(&conf->ipam.sets[i].r[j].subnet);
+	for (size_t i = 0; i < n_leases; i++)
+		buf[m->n_keep++] = prefix_masked(&leases[i].addr);
+	for (size_t i = 0; i < conf->n_masq_exclude; i++)
+		buf[m->n_keep++] = conf->masq_exclude[i];
+	return 0;
 }

@@ -55,7 +55,10 @@ int attach_ipam_del(struct attach *a, const struct netconf *conf, struct rv_ip *
 int attach_delegate(const struct attach *a, const struct netconf *conf, const char *command,
 		    struct rv_err *err);
 
-/* The masquerade spec of @conf: its ranges plus ipMasqExclude, in @buf. */
-struct masq_spec attach_masq_spec(const struct netconf *conf, struct rv_prefix *buf, size_t max);
+/* The masquerade spec of @conf: its ranges, the subnets of @leases (with a
+ * delegated IPAM the pod's subnet is known only from its result) and
+ * ipMasqExclude, all of them. The caller frees m->keep. */
+int attach_masq_spec(const struct netconf *conf, const struct ipam_lease *leases, size_t n_leases,
+		     struct masq_spec *m, struct rv_err *err);
 
 #endif

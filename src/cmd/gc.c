@@ -65,7 +65,6 @@ static int gc_link(const char *host_if, const char *id, const char *ifname, void
 int cmd_gc(const struct cni_env *env, struct netconf *conf, struct rv_err *err)
 {
 	struct rv_ip released[256], *keep = NULL;
-	struct rv_prefix kbuf[64];
 	struct rv_err first = { 0 }, e2 = { 0 };
 	struct gc_links g = { conf, 0, &e2 };
 	struct attach a;
@@ -99,10 +98,13 @@ int cmd_gc(const struct cni_env *env, struct netconf *conf, struct rv_err *err)
 			if (hostlocal_find(&q, keep + n_keep, ATTACH_MAX_ADDRS, &got, NULL) == 0)
 				n_keep += got < ATTACH_MAX_ADDRS ? got : ATTACH_MAX_ADDRS;
 		}
-		struct masq_spec ms = attach_masq_spec(conf, kbuf, sizeof(kbuf) / sizeof(kbuf[0]));
+		struct masq_spec ms = { 0 };
+		struct rv_err e3 = { 0 };
 
-		if (keep && masq_sync(&ms, keep, n_keep, &e2) < 0 && !first.code)
-			first = e2;
+		if (keep && (attach_masq_spec(conf, NULL, 0, &ms, &e3) < 0 ||
+			     masq_sync(&ms, keep, n_keep, &e3) < 0) && !first.code)
+			first = e3;
+		free((void *)ms.keep);
 		free(keep);
 	}
 	if (first.code) {

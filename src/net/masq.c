@@ -235,15 +235,21 @@ static size_t merge_keep(const struct masq_spec *m, int family, struct interval 
 
 static int keep_elems(struct txn *t, const struct masq_spec *m, int family)
 {
-	struct interval iv[64];
-	size_t n = merge_keep(m, family, iv, sizeof(iv) / sizeof(iv[0]));
-	struct nftnl_set *s;
+	struct interval *iv = calloc(m->n_keep + 1, sizeof(*iv));
+	struct nftnl_set *s = NULL;
+	size_t n;
+	int r = -ENOMEM;
 
-	if (!n)
-		return 0;
+	if (!iv)
+		return -ENOMEM;
+	n = merge_keep(m, family, iv, m->n_keep);
+	if (!n) {
+		r = 0;
+		goto out;
+	}
 	s = set_ref(m->network, "keep", family);
 	if (!s)
-		return -ENOMEM;
+		goto out;
 	for (size_t i = 0; i < n; i++) {
 		struct rv_ip end = iv[i].hi;
 
@@ -251,15 +257,17 @@ static int keep_elems(struct txn *t, const struct masq_spec *m, int family)
 		if (put_elem(s, iv[i].lo.a, ip_bytes(family), 0) < 0 ||
 		    /* An interval ending at the last address has no end mark. */
 		    (ip_cmp(&end, &iv[i].hi) > 0 &&
-		     put_elem(s, end.a, ip_bytes(family), NFT_SET_ELEM_INTERVAL_END) < 0)) {
-			nftnl_set_free(s);
-			return -ENOMEM;
-		}
+		     put_elem(s, end.a, ip_bytes(family), NFT_SET_ELEM_INTERVAL_END) < 0))
+			goto out;
 	}
 	nftnl_set_elems_nlmsg_build_payload(txn_msg(t, NFT_MSG_NEWSETELEM, NLM_F_CREATE), s);
 	txn_next(t);
-	nftnl_set_free(s);
-	return 0;
+	r = 0;
+out:
+	if (s)
+		nftnl_set_free(s);
+	free(iv);
+	return r;
 }
 
 static int add_expr(struct nftnl_rule *r, const char *name, struct nftnl_expr **out)
