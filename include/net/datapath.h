@@ -101,7 +101,12 @@ int datapath_list(const char *network,
 		  int (*fn)(const char *host_if, const char *container_id, const char *ifname, void *ctx),
 		  void *ctx, struct rv_err *err);
 
-/* Does a link named @host_if exist in the current netns? */
+/* Does a link named @host_if exist in the current netns? 1, 0 or -errno. */
 int datapath_link_exists(const char *host_if);
+
+/* Is @ip routed as a host route (/32, /128) to a link of this netns, as
+ * any routed plugin (rivet, ptp, Calico) does for a live pod? 1 with the
+ * link's name in @dev (16 bytes), 0, or -errno. One FIB lookup. */
+int datapath_routed_to(const struct rv_ip *ip, char *dev);
 
 #endif

@@ -209,6 +209,11 @@ static unsigned probe_host_ends(struct entries *es)
 		}
 		datapath_host_ifname(e->owner.container_id, e->owner.ifname, e->host_if);
 		r = datapath_link_exists(e->host_if);
+		/* No rivet host end: the pod may still be alive under another
+		 * routed plugin sharing the store (ptp + host-local), which
+		 * routes its address to a veth of its own. */
+		if (r == 0 && (r = datapath_routed_to(&e->ip, e->host_if)) == 0)
+			datapath_host_ifname(e->owner.container_id, e->owner.ifname, e->host_if);
 		e->state = r > 0 ? HOST_PRESENT : r == 0 ? HOST_GONE : HOST_UNKNOWN;
 		if (r < 0)
 			unknown++;

@@ -122,10 +122,12 @@ static int reserve_next(const struct ipam_req *req, struct ipam_store *s, unsign
 		lease->gateway = set->r[ri].gateway;
 		return 0;
 	}
-	return err_set(err, RIVET_ERR_RANGE_EXHAUSTED, ENOSPC,
-		       "no IP addresses available in range set: %s; release addresses "
-		       "(rivet list %s) or widen the range", ipam_rangeset_fmt(set, rs, sizeof(rs)),
-		       req->network);
+	err_set(err, RIVET_ERR_RANGE_EXHAUSTED, ENOSPC,
+		"no IP addresses available in range set: %s; release addresses or widen the range",
+		ipam_rangeset_fmt(set, rs, sizeof(rs)));
+	err_details(err, "see what holds them: rivet list %s%s%s", req->network,
+		    req->conf->data_dir ? " --data-dir " : "", req->conf->data_dir ? req->conf->data_dir : "");
+	return -ENOSPC;
 }
 
 static void release_leases(struct ipam_store *s, const struct ipam_req *req,
@@ -401,8 +403,10 @@ int hostlocal_status(const struct ipam_req *req, struct rv_err *err)
 				    "range set %zu (%s) is exhausted: %llu of %llu addresses reserved",
 				    i, ipam_rangeset_fmt(&req->conf->sets[i], rs, sizeof(rs)),
 				    (unsigned long long)w.per_set[i], (unsigned long long)cap);
-			err_details(err, "%llu reservations in network %s; list them with: rivet list %s",
-				    (unsigned long long)w.total, req->network, req->network);
+			err_details(err, "%llu reservations in network %s; list them with: rivet list %s%s%s",
+				    (unsigned long long)w.total, req->network, req->network,
+				    req->conf->data_dir ? " --data-dir " : "",
+				    req->conf->data_dir ? req->conf->data_dir : "");
 			return r;
 		}
 	}

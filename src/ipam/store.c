@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "ipam/store.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/model.h"
 
@@ -32,28 +33,6 @@
 static int errno_neg(void)
 {
 	return errno ? -errno : -EIO;
-}
-
-/* mkdir -p, tolerating components that exist. */
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[4096];
-	size_t n = strlen(path);
-
-	if (n >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return errno_neg();
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return errno_neg();
-	return 0;
 }
 
 static int store_error(struct ipam_store *s, struct rv_err *err, int e, const char *what)
@@ -99,7 +78,7 @@ int ipam_store_open(struct ipam_store *s, const char *data_dir, const char *netw
 
 	s->dirfd = open(s->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (s->dirfd < 0 && errno == ENOENT && create) {
-		r = mkdir_p(s->path, 0755);
+		r = fs_mkdir_p(s->path, 0755);
 		if (r < 0)
 			return store_error(s, err, -r, "create the directory");
 		s->dirfd = open(s->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -461,7 +440,7 @@ static void index_add(struct ipam_store *s, const char *key, const char *name, b
 	if (hardlink && link_tmpfile(s, s->bootfd, key) == 0)
 		return;
 	snprintf(target, sizeof(target), "../../%s", name);
-	(void)symlinkat(target, s->bootfd, key);
+	(void)!symlinkat(target, s->bootfd, key);
 }
 
 int ipam_store_reserve(struct ipam_store *s, const struct rv_ip *ip, const char *id,

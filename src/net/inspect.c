@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "net/datapath.h"
+#include "net/link.h"
 #include "net/netns.h"
 #include "net/nlbatch.h"
 #include "net/route.h"
@@ -346,5 +347,32 @@ int datapath_link_exists(const char *host_if)
 	if (link)
 		rtnl_link_put(link);
 	nl_socket_free(sk);
+	return r;
+}
+
+int datapath_routed_to(const struct rv_ip *ip, char *dev)
+{
+	char buf[NLBATCH_BUF];
+	struct route_info ri;
+	struct link_info li;
+	struct nlbatch b;
+	struct nlconn nl;
+	int r;
+
+	r = nlconn_open(&nl, NETLINK_ROUTE, -1, NULL);
+	if (r < 0)
+		return r;
+	nlbatch_init(&b, &nl, buf);
+	route_lookup(&b, ip, &ri);
+	r = nlbatch_run(&b, NULL);
+	if (r == 0 && ri.found && ri.oif > 0 && ri.dst_len == ip_bits(ip->family) && ri.type == RTN_UNICAST) {
+		link_get(&b, ri.oif, NULL, &li);
+		r = nlbatch_run(&b, NULL);
+		if (r == 0 && li.found) {
+			snprintf(dev, LINK_NAME_MAX, "%s", li.name);
+			r = 1;
+		}
+	}
+	nlconn_close(&nl);
 	return r;
 }

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/fs.h"
 #include "util/log.h"
 
 static struct {
@@ -83,7 +84,20 @@ bool log_enabled(enum log_level l)
 
 static int open_log(void)
 {
-	return open(L.file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	int fd = open(L.file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	char dir[sizeof(L.file)], *slash;
+
+	/* A node's first rivet finds no /var/log/rivet: make it. */
+	if (fd < 0 && errno == ENOENT) {
+		snprintf(dir, sizeof(dir), "%s", L.file);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			if (fs_mkdir_p(dir, 0755) == 0)
+				fd = open(L.file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+		}
+	}
+	return fd;
 }
 
 /* Rename a full file away. Only the process that holds the lock and still
