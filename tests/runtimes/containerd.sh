@@ -19,7 +19,7 @@ ct_dir() { rt_sandbox_dir containerd; }
 ct() {
 	local d
 	d=$(ct_dir)
-	in_sandbox containerd ctr --address "$d/containerd.sock" --namespace "$RT_CGROUP" "$@"
+	in_sandbox containerd timeout 120 ctr --address "$d/containerd.sock" --namespace "$RT_CGROUP" "$@"
 }
 
 # The tasks' cgroups are /<namespace>/<id> with the cgroupfs driver, so the

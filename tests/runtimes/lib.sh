@@ -8,7 +8,8 @@
 #   rt_bin_dir DIR [LOG]   fill DIR as a CNI bin dir: rivet (or $RIVET) and
 #                          symlinks to Debian's plugins; with LOG, rivet is
 #                          wrapped to append "COMMAND ID NETNS" to LOG first
-#   rt_image               an OCI image archive of busybox-static (built once)
+#   rt_image               an OCI image archive of the machine's busybox
+#                          (built once)
 #   rt_sandbox NAME        a private network + mount namespace (built once per
 #                          NAME, torn down at exit) in which a whole runtime
 #                          runs: its netns plays the node, /run, /var/lib,
@@ -251,7 +252,9 @@ rt_teardown() {
 # --- the machine, before and after -----------------------------------------
 
 # What this suite must leave exactly as it found it. Routes with lifetimes
-# (RA) are left out: the kernel changes those on its own.
+# (RA) are left out: the kernel changes those on its own. So are the
+# directories of runtimes the machine may run itself (/var/lib/containerd):
+# they may change under us, and the sandboxes never write to them anyway.
 rt_machine_state() {
 	echo "== addresses"; ip -o addr show scope global | awk '{print $2, $3, $4}'
 	echo "== links"; ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^(rvt|bwp|veth|cni)' || true
@@ -261,8 +264,7 @@ rt_machine_state() {
 	echo "== nat"; iptables-save -t nat 2>/dev/null | grep -c -- '-A' || true
 	echo "== paths"
 	local p
-	for p in /etc/cni /opt/cni /var/lib/cni /etc/containers /run/containerd /var/lib/containerd \
-		/var/lib/containers /run/containers /run/libpod; do
+	for p in /etc/cni /opt/cni /var/lib/cni /etc/containers /var/lib/containers; do
 		if [ -e "$p" ]; then
 			echo "$p: $(find "$p" -printf '%p %s %T@\n' 2>/dev/null | sort | sha256sum | cut -c1-16)"
 		else
@@ -273,12 +275,23 @@ rt_machine_state() {
 
 # --- the runner -------------------------------------------------------------
 
+# RT_LOGS=DIR keeps the sandboxes' logs (rivet's, the runtimes', what ctr
+# sent) there, for a look after the run.
+rt_keep_logs() {
+	local f
+	[ -n "${RT_LOGS:-}" ] || return 0
+	mkdir -p "$RT_LOGS" || return 0
+	find "$RT_TMP/sb" -name '*.log' 2>/dev/null | while read -r f; do
+		cp "$f" "$RT_LOGS/$(echo "${f#"$RT_TMP"/sb/}" | tr / _)"
+	done
+}
+
 known_bug() { printf '%s\n' "$*" >"$RT_KNOWN/$RT_CURRENT"; }
 
 rt_run_tests() {
 	local t pass=0 failn=0 known="" filter=${TEST_FILTER:-} before after
 	before=$(rt_machine_state)
-	trap 'rt_teardown; rm -rf "$RT_TMP"' EXIT
+	trap 'rt_teardown; rt_keep_logs; rm -rf "$RT_TMP"' EXIT
 	trap 'exit 130' INT TERM
 	for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
 		[ -n "$filter" ] && case "$t" in *$filter*) ;; *) continue ;; esac

@@ -20,11 +20,11 @@
 
 pm_dir() { rt_sandbox_dir podman; }
 
-# podman with our configuration, inside the sandbox.
+# podman with our configuration, inside the sandbox (bounded: CI must not hang).
 pm() {
 	local d
 	d=$(pm_dir)
-	in_sandbox podman env CONTAINERS_CONF="$d/containers.conf" CONTAINERS_STORAGE_CONF="$d/storage.conf" \
+	in_sandbox podman timeout 120 env CONTAINERS_CONF="$d/containers.conf" CONTAINERS_STORAGE_CONF="$d/storage.conf" \
 		podman "$@"
 }
 

@@ -50,7 +50,7 @@ RIVET=$(realpath "$RIVET")
 RT_CNICLIENT=$RT_ROOT/build/runtimes/cniclient
 mkdir -p "$RT_ROOT/build/runtimes"
 if ! out=$(cd tests/runtimes/cniclient && env GO111MODULE=off GOFLAGS= GOPROXY=off \
-	GOPATH="$RT_ROOT/build/runtimes/gopath:/usr/share/gocode" GOCACHE="$RT_ROOT/build/runtimes/gocache" \
+	GOPATH=/usr/share/gocode GOCACHE="$RT_ROOT/build/runtimes/gocache" \
 	go build -o "$RT_CNICLIENT" . 2>&1); then
 	echo "$out"
 	echo "run.sh: cannot build the libcni client"
