@@ -74,7 +74,7 @@ lc_assert_attached() {
 
 lc_assert_result() { # VERSION
 	assert_json .cniVersion "$1"
-	assert_json '[.ips[].address] | sort | join(",")' "$LC_V4/32,$LC_V6/128"
+	assert_json '[(.ips // [])[].address] | sort | join(",")' "$LC_V4/32,$LC_V6/128"
 	assert_json '.interfaces[.ips[0].interface].name' eth0
 	assert_json '.interfaces[.ips[0].interface].sandbox' "/run/netns/$pod"
 }

@@ -149,6 +149,7 @@ test_podman_rm_releases_the_address() {
 	pm_network pmrm 198.18.3.0/24 fd5a:7e57:3::/64
 	pm_run pmrm gone -- sleep 600
 	ip=$(pm_ip gone pmrm) ip6=$(pm_ip6 gone pmrm)
+	case "$ip" in 198.18.3.*) ;; *) fail "the container's address '$ip' is not from rivet's range" ;; esac
 	[ -f "$STORE/$ip" ] || fail "no reservation for $ip: $(rt_reservations "$STORE")"
 	hostif=$(pm_host_route "$ip" | awk '{print $3}')
 	case "$hostif" in rvt?*) ;; *) fail "no route to $ip through a rivet veth" ;; esac
@@ -189,4 +190,20 @@ test_podman_twenty_containers_at_once_get_twenty_addresses() {
 	pm rm -f -t 0 "${names[@]}" >/dev/null || fail "podman rm -f failed"
 	assert_eq "$(rt_reservations "$STORE")" "" "reservations after removing all 20"
 	assert_eq "$(in_sandbox podman ip -o route show proto static)" "" "the node's routes after removing all 20"
+}
+
+# podman run --ip and --mac-address: podman 4.3 passes both in CNI_ARGS
+# ("IgnoreUnknown=1;K8S_POD_NAME=…;IP=…;MAC=…"), as the bridge and tuning
+# plugins read them.
+test_podman_static_ip_and_mac_address() {
+	local ip
+	pm_ready
+	pm_network pmstatic 198.18.7.0/24 fd5a:7e57:7::/64
+	pm_run pmstatic fixed --ip 198.18.7.77 --mac-address 02:5a:7e:57:00:77 -- sleep 600
+	ip=$(pm_ip fixed pmstatic)
+	assert_eq "$ip" 198.18.7.77 "the address asked for with --ip"
+	assert_contains "$(pm exec fixed ip -4 addr show eth0)" "inet 198.18.7.77/32" "the container's eth0"
+	assert_eq "$(rt_reserved_by "$STORE/198.18.7.77")" "$(pm_id fixed)" "container ID in the reservation"
+	known_bug "CNI_ARGS MAC= is ignored, so podman's --mac-address silently has no effect (src/cni/env.c reads only IP, K8S_POD_NAMESPACE, K8S_POD_NAME)"
+	assert_contains "$(pm exec fixed ip link show eth0)" "link/ether 02:5a:7e:57:00:77" "the MAC asked for with --mac-address"
 }
