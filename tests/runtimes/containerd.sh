@@ -31,9 +31,7 @@ ct_ready() {
 	[ -f "$d/containerd-ready" ] && return 0
 	mkdir -p "$d/net.d" "$d/store" || fail "cannot make containerd's directories"
 	rt_bin_dir "$d/bin" "$d/cni-calls.log" || fail "cannot fill the CNI bin dir"
-	rt_conflist ctrnet 1.0.0 "$d/store" '[[{"subnet":"198.18.8.0/24"}],[{"subnet":"fd5a:7e57:8::/64"}]]' \
-		'{"type":"portmap","capabilities":{"portMappings":true}}' >"$d/net.d/10-rivet.conflist" ||
-		fail "cannot write the network list"
+	ct_network 1.0.0
 	in_sandbox containerd sh -euc '
 		mkdir -p /etc/cni/net.d /opt/cni/bin
 		mount --bind "$1/net.d" /etc/cni/net.d
@@ -61,6 +59,17 @@ ct_ready() {
 	touch "$d/containerd-ready"
 }
 
+# ct_network VERSION: the one network list ctr reads, at cniVersion VERSION
+# (ctr reads it afresh on every run); sets STORE.
+ct_network() {
+	local d
+	d=$(ct_dir)
+	rt_conflist ctrnet "$1" "$d/store" '[[{"subnet":"198.18.8.0/24"}],[{"subnet":"fd5a:7e57:8::/64"}]]' \
+		'{"type":"portmap","capabilities":{"portMappings":true}}' >"$d/net.d/10-rivet.conflist" ||
+		fail "cannot write the network list"
+	STORE=$d/store/ctrnet
+}
+
 teardown_containerd() {
 	local t
 	for t in $(ct task ls -q); do
@@ -83,7 +92,7 @@ test_containerd_ctr_run_cni_gives_the_task_rivets_address() {
 	local d id ip ip6 srv
 	ct_ready
 	d=$(ct_dir)
-	STORE=$d/store/ctrnet
+	ct_network 1.0.0
 	id=$RT_CGROUP-web	# go-cni's container ID: namespace-id
 	_register "ct task kill -s KILL web; sleep 0.2; ct task delete web; ct container delete web"
 	ct run -d --cni "$RT_IMAGE_NAME" web httpd -f -p 80 -h /www >/dev/null || fail "ctr run --cni failed"
@@ -109,17 +118,18 @@ test_containerd_ctr_run_cni_gives_the_task_rivets_address() {
 		"the task's GET from the node"
 }
 
-test_containerd_attached_rm_run_releases_the_address_when_the_task_exits() {
-	local d id ip ip6 run rc
+ct_attached_rm_run() { # VERSION
+	local d name id ip ip6 run rc
 	ct_ready
 	d=$(ct_dir)
-	STORE=$d/store/ctrnet
-	id=$RT_CGROUP-once
-	ct run --rm --cni "$RT_IMAGE_NAME" once sh -c 'ip -4 -o addr show eth0; sleep 2' \
+	ct_network "$1"
+	name=once${1//./}
+	id=$RT_CGROUP-$name
+	ct run --rm --cni "$RT_IMAGE_NAME" "$name" sh -c 'ip -4 -o addr show eth0; sleep 2' \
 		</dev/null >"$d/once.out" 2>&1 &
 	run=$!
-	_register "kill $run; ct task kill -s KILL once"
-	eventually 50 ct_holds "$id" || fail "no reservation for $id while the task runs: $(cat "$d/once.out")"
+	_register "kill $run; ct task kill -s KILL $name"
+	eventually 100 ct_holds "$id" || fail "no reservation for $id while the task runs: $(cat "$d/once.out")"
 	ip=$(ct_reserved "$id") ip6=$(ct_reserved "$id" v6)
 	assert_contains "$(in_sandbox containerd ip -o route show "$ip/32")" "dev rvt" "the node's route to the task"
 
@@ -132,3 +142,8 @@ test_containerd_attached_rm_run_releases_the_address_when_the_task_exits() {
 	assert_eq "$(in_sandbox containerd ip -6 -o route show "$ip6/128")" "" "the node's route to $ip6"
 	assert_contains "$(cat "$d/cni-calls.log")" "DEL $id <empty>" "ctr's DEL"
 }
+
+for _v in 0.3.1 0.4.0 1.0.0; do
+	eval "test_containerd_${_v//./_}_attached_rm_run_releases_the_address_when_the_task_exits() { ct_attached_rm_run $_v; }"
+done
+unset _v
