@@ -34,6 +34,7 @@ RT_ROOT=$(cd "$RT_DIR/../.." && pwd)
 . "$RT_ROOT/tests/lib.sh"
 
 RT_TMP=$(mktemp -d /tmp/rvt-runtimes.XXXXXX)
+trap 'rm -rf "$RT_TMP"' EXIT		# rt_run_tests adds the sandboxes' teardown
 RT_CGROUP=rvt-$_RUN-$$		# the cgroup parent of every container we start
 RT_KNOWN=$RT_TMP/known
 mkdir -p "$RT_KNOWN"
@@ -179,7 +180,12 @@ rt_sandbox() { # NAME
 	pid=$!
 	echo "$pid" >"$d/pid"
 	for _ in $(seq 100); do
-		[ -f "$d/ready" ] && return 0
+		if [ -f "$d/ready" ]; then
+			# Kept apart from the holder, so teardown finds what runs
+			# in the sandbox even if the holder is gone.
+			readlink "/proc/$pid/ns/mnt" >"$d/mntns"
+			return 0
+		fi
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -197,8 +203,9 @@ in_sandbox() { # NAME CMD...
 # containers were given (the containers, which have mount namespaces of
 # their own).
 _rt_sandbox_pids() { # NAME
-	local d=$RT_TMP/sb/$1 mnt p
-	mnt=$(readlink "/proc/$(cat "$d/pid")/ns/mnt" 2>/dev/null) || return 0
+	local mnt p
+	mnt=$(cat "$RT_TMP/sb/$1/mntns" 2>/dev/null)
+	[ -n "$mnt" ] || return 0
 	for p in /proc/[0-9]*; do
 		[ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$mnt" ] && echo "${p#/proc/}"
 	done
