@@ -115,11 +115,14 @@ ping_ok() { # ping_ok NETNS ADDR
 	ip netns exec "$1" ping -c1 -W2 "$2" >/dev/null 2>&1 || fail "ping from $1 to $2 failed"
 }
 
+# The names of rivet's host ends in netns $1, one per line.
+host_ends() { ip -n "$1" -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | grep '^rvt' || true; }
+
 # Nothing of rivet left in HOST and STORE (dataDir/network).
 assert_clean() {
 	local host=$1 store=$2 links files
-	links=$(ip -n "$host" -o link show | grep -c ' rvt' || true)
-	[ "$links" = 0 ] || fail "host veth left: $(ip -n "$host" -o link show | grep ' rvt')"
+	links=$(host_ends "$host" | grep -c . || true)
+	[ "$links" = 0 ] || fail "host veth left: $(host_ends "$host")"
 	[ -z "$(ip -n "$host" route show proto static)" ] || fail "host route left: $(ip -n "$host" route show proto static)"
 	[ -z "$(ip -n "$host" -6 route show proto static)" ] || fail "host route left: $(ip -n "$host" -6 route show proto static)"
 	if [ -d "$store" ]; then

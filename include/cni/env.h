@@ -40,6 +40,7 @@ struct cni_env {
 	/* From CNI_ARGS */
 	bool has_ip;
 	struct rv_prefix ip;		/* IP=, a requested address */
+	char mac[24];			/* MAC=, the pod end's MAC, as podman sends it */
 	char k8s_namespace[254];	/* K8S_POD_NAMESPACE, for logs */
 	char k8s_pod[254];		/* K8S_POD_NAME, for logs */
 	bool netns_override;		/* CNI_NETNS_OVERRIDE */

@@ -131,13 +131,17 @@ int cmd_add(const struct cni_env *env, struct netconf *conf, struct cni_result *
 	int nsfd = -1, r;
 	bool have_ipam = false, have_dp = false;
 
+	/* The capability is the spec's way to ask for a MAC; CNI_ARGS MAC= is
+	 * what podman sends (bridge and tuning read it too). */
+	const char *want_mac = conf->mac ? conf->mac : env->mac[0] ? env->mac : NULL;
+
 	r = attach_init(&a, env, conf, err);
 	if (r < 0)
 		return r;
-	if (conf->mac && parse_mac(conf->mac, mac) < 0)
-		return err_set(err, CNI_ERR_CONFIG, EINVAL,
-			       "runtimeConfig.mac \"%.32s\" is not a unicast MAC address like 0a:58:0a:01:00:05",
-			       conf->mac);
+	if (want_mac && parse_mac(want_mac, mac) < 0)
+		return err_set(err, conf->mac ? CNI_ERR_CONFIG : CNI_ERR_ENV, EINVAL,
+			       "%s \"%.32s\" is not a unicast MAC address like 0a:58:0a:01:00:05",
+			       conf->mac ? "runtimeConfig.mac" : "CNI_ARGS MAC", want_mac);
 	r = netns_open(env->netns, env->netns_override, &nsfd, err);
 	if (r < 0)
 		return r;
@@ -160,7 +164,7 @@ int cmd_add(const struct cni_env *env, struct netconf *conf, struct cni_result *
 		.pod_nsfd = nsfd,
 		.alias = a.alias,
 		.mtu = conf->mtu,
-		.pod_mac = conf->mac ? mac : NULL,
+		.pod_mac = want_mac ? mac : NULL,
 		.addrs = addrs,
 		.n_addrs = io.n,
 		.routes = io.routes,

@@ -133,6 +133,9 @@ int cni_env_parse_args(struct cni_env *env, const char *args, struct rv_err *err
 			if (prefix_parse_loose(val, &env->ip) < 0)
 				goto bad_ip;
 			env->has_ip = true;
+		} else if (klen == 3 && !strncmp(p, "MAC", 3)) {
+			/* Checked where it is used, with runtimeConfig.mac. */
+			copy_value(env->mac, sizeof(env->mac), eq + 1, vlen);
 		} else if (klen == 17 && !strncmp(p, "K8S_POD_NAMESPACE", 17)) {
 			copy_value(env->k8s_namespace, sizeof(env->k8s_namespace), eq + 1, vlen);
 		} else if (klen == 12 && !strncmp(p, "K8S_POD_NAME", 12)) {

@@ -152,7 +152,7 @@ static int resolve_mtu(struct host_ctx *c, const struct dp_spec *s, struct dp_st
 	if (s->mtu)
 		return 0;
 	st->mtu = DP_DEFAULT_MTU;
-	st->mtu_source = "fallback (no default route)";
+	st->mtu_source = "no default route: 1500";
 	for (size_t i = 0; i < N_PROBES; i++) {
 		if (!c->probes[i].found || c->probes[i].dst_len || c->probes[i].oif <= 0)
 			continue;

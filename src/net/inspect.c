@@ -180,6 +180,42 @@ static void match_route(struct nl_object *obj, void *data)
 	w->found = true;
 }
 
+/* One FIB lookup for @ip in this netns: routed, as unicast, out some link? */
+static bool route_covers(const struct rv_ip *ip)
+{
+	char buf[NLBATCH_BUF];
+	struct route_info ri;
+	struct nlbatch b;
+	struct nlconn nl;
+
+	if (nlconn_open(&nl, NETLINK_ROUTE, -1, NULL) < 0)
+		return false;
+	nlbatch_init(&b, &nl, buf);
+	route_lookup(&b, ip, &ri);
+	if (nlbatch_run(&b, NULL) < 0)
+		ri.found = false;
+	nlconn_close(&nl);
+	return ri.found && ri.type == RTN_UNICAST && ri.oif > 0;
+}
+
+/* Can the pod reach its gateway's MAC? The permanent entry rivet adds is
+ * the first way; a later plugin changing the pod's MAC (tuning) makes the
+ * kernel flush it, and then an entry learnt by ARP with the host end's MAC
+ * will do, as will an empty cache if proxy ARP can answer, which needs the
+ * host to route 169.254.1.1 (any default route does). IPv6 resolves the
+ * gateway by NDP against the host end's own link-local address. */
+static bool gateway_resolvable(struct rtnl_neigh *n, int family, const struct rv_ip *gw)
+{
+	char mac[24];
+
+	if (n) {
+		mac_fmt(rtnl_neigh_get_lladdr(n), mac, sizeof(mac));
+		if (!strcmp(mac, "ee:ee:ee:ee:ee:ee") && !(rtnl_neigh_get_state(n) & (NUD_FAILED | NUD_INCOMPLETE)))
+			return true;
+	}
+	return family == AF_INET6 || route_covers(gw);
+}
+
 static int check_pod(struct nl_sock *sk, const struct dp_expect *e, int *pod_ifindex,
 		     struct rv_err *err)
 {
@@ -260,8 +296,10 @@ static int check_pod(struct nl_sock *sk, const struct dp_expect *e, int *pod_ifi
 		}
 		nla = to_nl_addr(&gw);
 		n = nla ? rtnl_neigh_get(neighs, ifindex, nla) : NULL;
-		if (!n || !(rtnl_neigh_get_state(n) & NUD_PERMANENT))
-			r = check_fail(err, "the pod's permanent neighbour entry for %s is missing", ip_fmt(&gw, a));
+		if (!gateway_resolvable(n, family, &gw))
+			r = check_fail(err, "the pod cannot resolve its gateway %s: its permanent neighbour entry "
+				       "is gone (did a later plugin change the pod's MAC?) and the host has no "
+				       "route covering %s, so proxy ARP will not answer", ip_fmt(&gw, a), a);
 		if (n)
 			rtnl_neigh_put(n);
 		nl_addr_put(nla);

@@ -157,7 +157,7 @@ test_exhausted_range_leaves_nothing() {
 	cni ADD "$host" "$b" cb eth0 "$conf"
 	assert_cni_error 102
 	assert_contains "$(echo "$OUT" | jq -r .msg)" "no IP addresses available in range set: 198.18.0.1-198.18.0.2"
-	links=$(ip -n "$host" -o link show | grep -c ' rvt')
+	links=$(host_ends "$host" | grep -c .)
 	assert_eq "$links" 1 "host ends after the failed ADD"
 	[ -z "$(ip -n "$b" -o link show eth0 2>/dev/null)" ] || fail "failed ADD left eth0 in the pod"
 	cni DEL "$host" "$a" ca eth0 "$conf"; assert_rc 0
@@ -230,7 +230,7 @@ test_retried_add_replaces_its_stale_host_end() {
 	cni ADD "$host" "$b" c1 eth0 "$conf"
 	assert_rc 0
 	assert_json '.ips[0].address' 198.18.0.2/32
-	assert_eq "$(ip -n "$host" -o link show | grep -c ' rvt')" 1 "host ends"
+	assert_eq "$(host_ends "$host" | grep -c .)" 1 "host ends"
 	[ -z "$(ip -n "$a" -o link show eth0 2>/dev/null)" ] || fail "old pod end still there"
 	ping_ok "$host" 198.18.0.2
 	cni DEL "$host" "$b" c1 eth0 "$conf"; assert_rc 0
@@ -267,7 +267,7 @@ test_host_route_conflict_names_both() {
 	cni ADD "$host" "$pod" c1 eth0 "$conf"
 	assert_cni_error 105
 	assert_contains "$(echo "$OUT" | jq -r .msg)" "points at squat0"
-	assert_eq "$(ip -n "$host" -o link show | grep -c ' rvt')" 0 "host ends"
+	assert_eq "$(host_ends "$host" | grep -c .)" 0 "host ends"
 	[ ! -e "$dir/conflict/198.18.0.2" ] || fail "reservation left after the failed ADD"
 }
 
@@ -324,6 +324,23 @@ test_prev_result_is_extended() {
 	assert_json '.ips[0].address' 192.0.2.9/24
 	assert_json '.ips[0].version' 4
 	assert_json '.ips[1].interface' 1
+}
+
+test_pod_mac_from_capability_or_cni_args() {
+	local host a b dir conf
+	mk_host host; mk_pod a; mk_pod b; mk_dir dir
+	conf=$(mk_conf mac "$dir" 1.0.0 | jq -c '. + {runtimeConfig: {mac: "02:5a:7e:57:00:01"}}')
+	cni ADD "$host" "$a" c1 eth0 "$conf"; assert_rc 0
+	assert_json '.interfaces[1].mac' 02:5a:7e:57:00:01
+	assert_contains "$(ip -n "$a" link show eth0)" "link/ether 02:5a:7e:57:00:01"
+	# podman sends the MAC in CNI_ARGS.
+	cni ADD "$host" "$b" c2 eth0 "$(mk_conf mac "$dir")" CNI_ARGS="IgnoreUnknown=1;MAC=02:5a:7e:57:00:02"
+	assert_rc 0
+	assert_contains "$(ip -n "$b" link show eth0)" "link/ether 02:5a:7e:57:00:02"
+	mk_pod b
+	cni ADD "$host" "$b" c3 eth0 "$(mk_conf mac "$dir")" CNI_ARGS="MAC=01:00:5e:00:00:01"
+	assert_cni_error 4
+	assert_contains "$(echo "$OUT" | jq -r .msg)" "not a unicast MAC"
 }
 
 run_tests

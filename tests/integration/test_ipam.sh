@@ -169,7 +169,7 @@ test_delegate_error_is_passed_on() {
 	cni ADD "$host" "$pod" s2 eth0 "$conf"
 	assert_rc 1
 	assert_contains "$(echo "$OUT" | jq -r .msg)" "ipam plugin static"
-	assert_eq "$(ip -n "$host" -o link show | grep -c ' rvt')" 0 "host ends"
+	assert_eq "$(host_ends "$host" | grep -c .)" 0 "host ends"
 }
 
 test_delegate_missing_plugin() {

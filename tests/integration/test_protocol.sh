@@ -106,7 +106,7 @@ test_status_and_gc() {
 	cni GC "$host" "" "" "" "$(echo "$conf" | jq -c '. + {"cni.dev/attachments":[{"containerID":"keep","ifname":"eth0"}]}')"
 	assert_rc 0
 	[ -e "$dir/gc/198.18.0.2" ] || fail "GC released a valid attachment's address"
-	assert_eq "$(ip -n "$host" -o link show | grep -c ' rvt')" 1 "host ends after GC"
+	assert_eq "$(host_ends "$host" | grep -c .)" 1 "host ends after GC"
 	cni GC "$host" "" "" "" "$(echo "$conf" | jq -c '. + {"cni.dev/valid-attachments":[]}')"
 	assert_rc 0
 	assert_clean "$host" "$dir/gc"

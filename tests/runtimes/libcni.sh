@@ -196,7 +196,7 @@ test_libcni_1_0_0_tuning_mac_then_check() {
 	assert_contains "$(ip -n "$pod" link show eth0)" "link/ether c2:b0:57:49:47:f1" "the pod's MAC"
 	assert_json '.interfaces[.ips[0].interface].mac' c2:b0:57:49:47:f1
 	lc_assert_attached
-	known_bug "CHECK fails after a chained tuning \"mac\": the pod's PERMANENT neighbour for 169.254.1.1 is flushed by the MAC change (src/net/inspect.c)"
+
 	libcni check "/run/netns/$pod"
 	[ "$RC" = 0 ] || fail "libcni check failed: $ERR"
 	libcni_ok del "/run/netns/$pod"

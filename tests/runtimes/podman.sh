@@ -204,6 +204,6 @@ test_podman_static_ip_and_mac_address() {
 	assert_eq "$ip" 198.18.7.77 "the address asked for with --ip"
 	assert_contains "$(pm exec fixed ip -4 addr show eth0)" "inet 198.18.7.77/32" "the container's eth0"
 	assert_eq "$(rt_reserved_by "$STORE/198.18.7.77")" "$(pm_id fixed)" "container ID in the reservation"
-	known_bug "CNI_ARGS MAC= is ignored, so podman's --mac-address silently has no effect (src/cni/env.c reads only IP, K8S_POD_NAMESPACE, K8S_POD_NAME)"
+
 	assert_contains "$(pm exec fixed ip link show eth0)" "link/ether 02:5a:7e:57:00:77" "the MAC asked for with --mac-address"
 }
