@@ -526,6 +526,34 @@ static void test_undo_never_releases_others(void **state)
 	assert_file(f, "10.0.0.2", "c1\r\neth0");
 }
 
+static void test_retry_after_config_change(void **state)
+{
+	static const char *const v4v6[] = { "10.0.0.0/24", "fd00::/64" };
+	static const char *const v6v4[] = { "fd00::/64", "10.0.0.0/24" };
+	struct fx *f = *state;
+	struct ipam_lease l[2];
+
+	BUG("hostlocal_add trusts the index entry <id>:<ifname>:<set> for a retried ADD without "
+	    "checking that the address lies in that set's ranges (the ipam_rangeset_contains "
+	    "result is ignored): after the subnet changes, or the sets are reordered, the ADD "
+	    "returns the old address with the new range's gateway and prefix, even of the "
+	    "other family. Treat a held address outside the set as not held");
+	conf_sets(f, 2, v4v6);
+	add_ok(f, "c1", l);
+	/* The operator lists IPv6 first now; the runtime retries the ADD. */
+	conf_sets(f, 2, v6v4);
+	add_ok(f, "c1", l);
+	assert_int_equal(l[0].addr.ip.family, AF_INET6);
+	assert_int_equal(l[0].gateway.family, AF_INET6);
+	assert_int_equal(l[1].addr.ip.family, AF_INET);
+	/* And after the subnet itself moved. */
+	conf1(f, "10.9.0.0/24");
+	add_ok(f, "c2", l);
+	conf1(f, "10.8.0.0/24");
+	add_ok(f, "c2", l);
+	assert_lease(&l[0], "10.8.0.2", 24, "10.8.0.1", 0, false);
+}
+
 /* ---- DEL, find, holds ---------------------------------------------------------- */
 
 static void test_del(void **state)
@@ -833,6 +861,23 @@ static void test_status_names_the_set(void **state)
 	assert_contains(err.details, "4 reservations in network net1");
 }
 
+static void test_status_store_unusable(void **state)
+{
+	struct fx *f = *state;
+	struct rv_err err = { 0 };
+	struct ipam_req r;
+	char p[700];
+
+	conf1(f, "10.0.0.0/24");
+	/* dataDir is a file: ADD could not work, so STATUS says 50. */
+	tu_write(tu_path(p, sizeof(p), "%s/file", f->dir), "x");
+	f->conf.data_dir = p;
+	r = req(f, NULL, NULL);
+	assert_true(hostlocal_status(&r, &err) < 0);
+	assert_err(err, CNI_ERR_NOT_AVAILABLE, "is not a directory");
+	f->conf.data_dir = f->dir;
+}
+
 /* ---- lock ------------------------------------------------------------------ */
 
 static void test_add_lock_timeout(void **state)
@@ -925,6 +970,7 @@ int main(void)
 		T(test_second_add_reuses),
 		T(test_undo_releases_only_new),
 		T(test_undo_never_releases_others),
+		T(test_retry_after_config_change),
 		T(test_del),
 		T(test_del_missing_store),
 		T(test_del_host_local_files),
@@ -936,6 +982,7 @@ int main(void)
 		T(test_gc_counts_past_max),
 		T(test_status),
 		T(test_status_names_the_set),
+		T(test_status_store_unusable),
 		T(test_add_lock_timeout),
 		T(test_write_failure_is_not_taken),
 	};
