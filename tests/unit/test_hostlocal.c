@@ -647,6 +647,30 @@ static void test_del_releases_every_hold(void **state)
 	assert_int_equal(count_reservations(f), 0);
 }
 
+static void test_del_after_sets_removed(void **state)
+{
+	static const char *const both[] = { "10.0.0.0/24", "fd00::/64" };
+	struct fx *f = *state;
+	struct ipam_lease l[2];
+	struct rv_err err = { 0 };
+	struct rv_ip out[4];
+	struct ipam_req r;
+	size_t n;
+
+	BUG("ipam_store_release looks up only sets 0..n_sets-1 of the CURRENT config and skips "
+	    "the walk when all of those are in the index: after an operator drops a range set "
+	    "(dual stack to IPv4 only), DEL leaves the pod's address from the dropped set reserved "
+	    "forever; host-local's DEL reads every file and releases it. Also look up (or list) the "
+	    "attachment's other index entries, or walk when any exist");
+	conf_sets(f, 2, both);
+	add_ok(f, "c1", l);
+	conf1(f, "10.0.0.0/24");
+	r = req(f, "c1", "eth0");
+	assert_int_equal(hostlocal_del(&r, out, 4, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(count_reservations(f), 0);
+}
+
 static void test_find(void **state)
 {
 	static const char *const sets[] = { "10.0.0.0/24", "fd00::/64" };
@@ -975,6 +999,7 @@ int main(void)
 		T(test_del_missing_store),
 		T(test_del_host_local_files),
 		T(test_del_releases_every_hold),
+		T(test_del_after_sets_removed),
 		T(test_find),
 		T(test_holds),
 		T(test_gc),
