@@ -902,6 +902,49 @@ static void test_status_store_unusable(void **state)
 	f->conf.data_dir = f->dir;
 }
 
+/* ---- reclaim after reboot ---------------------------------------------------- */
+
+/* Leave a reservation as an earlier boot's rivet left it: the file and its
+ * index entry (symlink form) under another boot ID. */
+static void plant_earlier_boot(struct fx *f, const char *addr, const char *id)
+{
+	char *boot = tu_read("/proc/sys/kernel/random/boot_id", NULL), p[700], q[700], content[64];
+
+	assert_non_null(boot);
+	boot[strcspn(boot, "\n")] = '\0';
+	boot[0] = boot[0] == '0' ? '1' : '0';
+	mkdir(f->net, 0755);
+	mkdir(tu_path(p, sizeof(p), "%s/.rivet", f->net), 0700);
+	mkdir(tu_path(p, sizeof(p), "%s/.rivet/boot-%s", f->net, boot), 0700);
+	snprintf(content, sizeof(content), "%s\r\neth0", id);
+	plant(f, addr, content);
+	tu_path(q, sizeof(q), "../../%s", addr);
+	assert_int_equal(symlink(q, tu_path(p, sizeof(p), "%s/.rivet/boot-%s/%s:eth0:0", f->net, boot, id)), 0);
+	free(boot);
+}
+
+static void test_reclaim_follows_config(void **state)
+{
+	struct fx *f = *state;
+	struct ipam_lease l[1];
+
+	conf1(f, "10.0.0.0/24");
+	/* reclaimAfterReboot: false keeps what an earlier boot reserved. */
+	plant_earlier_boot(f, "10.0.0.2", "old");
+	f->conf.reclaim_after_reboot = false;
+	assert_string_equal(add_ok(f, "c1", l), "10.0.0.3");
+	assert_file(f, "10.0.0.2", "old\r\neth0");
+	tu_rmtree(f->dir);
+	f->dir = tu_mkdtemp();
+	snprintf(f->net, sizeof(f->net), "%s/" NET, f->dir);
+	conf1(f, "10.0.0.0/24");
+	/* The default reclaims it on the boot's first lock, before
+	 * allocating: the address is free for this ADD. */
+	plant_earlier_boot(f, "10.0.0.2", "old");
+	assert_string_equal(add_ok(f, "c1", l), "10.0.0.2");
+	assert_file(f, "10.0.0.2", "c1\r\neth0");
+}
+
 /* ---- lock ------------------------------------------------------------------ */
 
 static void test_add_lock_timeout(void **state)
@@ -944,6 +987,67 @@ static void test_add_lock_timeout(void **state)
 	assert_int_equal(count_reservations(f), 0);
 	close(ready[0]);
 	close(ready[1]);
+}
+
+static void test_parallel_adds_distinct(void **state)
+{
+	enum { N = 24 };
+	struct fx *f = *state;
+	char seen[N][IP_STRLEN];
+	int p[2];
+
+	conf1(f, "10.0.0.0/24");
+	assert_int_equal(pipe(p), 0);
+	/* Processes, as a runtime runs them: only the flock keeps them apart. */
+	for (int i = 0; i < N; i++) {
+		pid_t pid = fork();
+
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			struct ipam_lease l[1];
+			struct rv_err err = { 0 };
+			char id[16], line[IP_STRLEN + 16];
+			struct ipam_req r;
+			int n;
+
+			close(p[0]);
+			snprintf(id, sizeof(id), "p%d", i);
+			r = req(f, id, "eth0");
+			r.lock_timeout_ms = 20000;
+			if (hostlocal_add(&r, l, &err) != 0)
+				_exit(2);
+			n = snprintf(line, sizeof(line), "%-8s", id);
+			ip_fmt(&l[0].addr.ip, line + n);
+			/* One write of a fixed size: atomic on a pipe. */
+			if (write(p[1], line, sizeof(line)) != (ssize_t)sizeof(line))
+				_exit(3);
+			_exit(0);
+		}
+	}
+	close(p[1]);
+	for (int i = 0; i < N; i++) {
+		char line[IP_STRLEN + 16], want[IP_STRLEN + 24];
+
+		assert_int_equal(read(p[0], line, sizeof(line)), (ssize_t)sizeof(line));
+		line[sizeof(line) - 1] = '\0';
+		memcpy(seen[i], line + 8, IP_STRLEN - 1);
+		seen[i][IP_STRLEN - 1] = '\0';
+		line[8] = '\0';
+		*strchr(line, ' ') = '\0';
+		tu_path(want, sizeof(want), "%s\r\neth0", line);
+		assert_file(f, seen[i], want);
+		for (int j = 0; j < i; j++)
+			if (!strcmp(seen[i], seen[j]))
+				fail_msg("%s handed out twice", seen[i]);
+	}
+	for (int i = 0; i < N; i++) {
+		int status;
+
+		assert_true(wait(&status) > 0);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	close(p[0]);
+	assert_int_equal(count_reservations(f), N);
 }
 
 /* ---- write failures ---------------------------------------------------------- */
@@ -1008,8 +1112,10 @@ int main(void)
 		T(test_status),
 		T(test_status_names_the_set),
 		T(test_status_store_unusable),
+		T(test_reclaim_follows_config),
 		T(test_add_lock_timeout),
 		T(test_write_failure_is_not_taken),
+		T(test_parallel_adds_distinct),
 	};
 
 	umask(022);
