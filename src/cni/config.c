@@ -126,10 +126,12 @@ static int parse_requested(const cJSON *list, const char *where, struct ipam_con
 	cJSON_ArrayForEach(e, list) {
 		struct rv_prefix p, *grown;
 
-		if (!cJSON_IsString(e) || prefix_parse_loose(e->valuestring, &p) < 0)
+		if (!cJSON_IsString(e))
+			return err_set(err, CNI_ERR_DECODE, EINVAL, "%s must be a list of address strings", where);
+		if (prefix_parse_loose(e->valuestring, &p) < 0)
 			return err_set(err, CNI_ERR_CONFIG, EINVAL,
 				       "%s: %.64s is not an IP address (want \"<address>[/<prefix length>]\")",
-				       where, cJSON_IsString(e) ? e->valuestring : "a non-string");
+				       where, e->valuestring);
 		grown = realloc(c->requested, (c->n_requested + 1) * sizeof(*grown));
 		if (!grown)
 			return oom(err);
@@ -344,10 +346,11 @@ static int parse_masq_exclude(const cJSON *root, struct netconf *conf, struct rv
 	cJSON_ArrayForEach(e, list) {
 		struct rv_prefix *p = &conf->masq_exclude[conf->n_masq_exclude];
 
-		if (!cJSON_IsString(e) || prefix_parse(e->valuestring, p) < 0)
+		if (!cJSON_IsString(e))
+			return err_set(err, CNI_ERR_DECODE, EINVAL, "ipMasqExclude must be a list of CIDR strings");
+		if (prefix_parse(e->valuestring, p) < 0)
 			return err_set(err, CNI_ERR_CONFIG, EINVAL,
-				       "ipMasqExclude: %.64s is not a CIDR such as 10.96.0.0/12",
-				       cJSON_IsString(e) ? e->valuestring : "a non-string");
+				       "ipMasqExclude: %.64s is not a CIDR such as 10.96.0.0/12", e->valuestring);
 		*p = prefix_masked(p);
 		conf->n_masq_exclude++;
 	}
@@ -366,7 +369,21 @@ int cni_config_parse(const char *text, size_t len, const struct cni_env *env,
 	if (len > CNI_CONFIG_MAX)
 		return err_set(err, CNI_ERR_DECODE, EFBIG,
 			       "the network configuration on stdin is larger than %u bytes", CNI_CONFIG_MAX);
-	root = cJSON_ParseWithLength(text, len);
+	/* Go's decoder refuses anything after the object; so do we. */
+	root = cJSON_ParseWithLengthOpts(text, len, &ep, 0);
+	if (root) {
+		const char *end = text + len;
+
+		while (ep < end && (*ep == ' ' || *ep == '\t' || *ep == '\n' || *ep == '\r' || !*ep))
+			ep++;
+		if (ep < end) {
+			cJSON_Delete(root);
+			ret = err_set(err, CNI_ERR_DECODE, EINVAL,
+				      "the network configuration on stdin is not valid JSON: data follows the object");
+			err_details(err, "extra data at byte %zu", (size_t)(ep - text));
+			return ret;
+		}
+	}
 	if (!root) {
 		ep = cJSON_GetErrorPtr();
 		ret = err_set(err, CNI_ERR_DECODE, EINVAL,

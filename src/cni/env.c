@@ -73,6 +73,12 @@ bool cni_valid_network_name(const char *s)
 	return valid_token(s, CNI_NETWORK_NAME_MAX);
 }
 
+/* The non-ASCII characters Go's unicode.IsSpace calls space, in UTF-8. */
+static const char *const unicode_spaces[] = {
+	"\xc2\x85", "\xe1\x9a\x80", "\xe2\x80\xa8", "\xe2\x80\xa9", "\xe2\x80\xaf",
+	"\xe2\x81\x9f", "\xe3\x80\x80",
+};
+
 bool cni_valid_ifname(const char *s)
 {
 	size_t n;
@@ -84,9 +90,17 @@ bool cni_valid_ifname(const char *s)
 
 		/* The spec forbids '/', ':' and whitespace; control characters
 		 * are refused too, as no runtime uses them and they would
-		 * end up in log lines and file names. */
-		if (c == '/' || c == ':' || c <= 0x20 || c == 0x7f)
+		 * end up in log lines and file names. The kernel takes byte
+		 * 0xa0 for a space (Latin-1), which also covers U+00A0. */
+		if (c == '/' || c == ':' || c <= 0x20 || c == 0x7f || c == 0xa0)
 			return false;
+		/* U+2000..U+200A */
+		if (c == 0xe2 && (unsigned char)s[n + 1] == 0x80 && (unsigned char)s[n + 2] >= 0x80 &&
+		    (unsigned char)s[n + 2] <= 0x8a)
+			return false;
+		for (size_t i = 0; i < sizeof(unicode_spaces) / sizeof(unicode_spaces[0]); i++)
+			if (!strncmp(s + n, unicode_spaces[i], strlen(unicode_spaces[i])))
+				return false;
 	}
 	return n <= CNI_IFNAME_MAX;
 }

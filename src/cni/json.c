@@ -106,10 +106,11 @@ int json_get_ip(const cJSON *obj, const char *where, const char *key, struct rv_
 
 	if (!j)
 		return 0;
-	if (!cJSON_IsString(j) || ip_parse(j->valuestring, out) < 0)
+	if (!cJSON_IsString(j))
+		return type_error(err, where, key, "an IP address string");
+	if (ip_parse(j->valuestring, out) < 0)
 		return err_set(err, CNI_ERR_CONFIG, EINVAL, "%s%s%s must be an IP address, not %.64s",
-			       where, *where ? "." : "", key,
-			       cJSON_IsString(j) ? j->valuestring : "a non-string");
+			       where, *where ? "." : "", key, j->valuestring);
 	return 0;
 }
 
@@ -124,11 +125,12 @@ int json_get_prefix(const cJSON *obj, const char *where, const char *key, bool r
 				       where, *where ? "." : "", key);
 		return 0;
 	}
-	if (!cJSON_IsString(j) || prefix_parse(j->valuestring, out) < 0)
+	if (!cJSON_IsString(j))
+		return type_error(err, where, key, "a CIDR string");
+	if (prefix_parse(j->valuestring, out) < 0)
 		return err_set(err, CNI_ERR_CONFIG, EINVAL,
 			       "%s%s%s must be a CIDR such as 10.1.0.0/16, not %.64s",
-			       where, *where ? "." : "", key,
-			       cJSON_IsString(j) ? j->valuestring : "a non-string");
+			       where, *where ? "." : "", key, j->valuestring);
 	return 0;
 }
 

@@ -16,7 +16,9 @@
 #include "util/model.h"
 
 /* Each getter: absent key → 0 and *out untouched (or -EINVAL with code 7 if
- * @required); wrong type → -EINVAL, code 7, message "<where>.<key> must be ...". */
+ * @required); wrong JSON type → -EINVAL, code 6; a value of the right type
+ * that is invalid (not an address, out of range) → -EINVAL, code 7. The
+ * message names the key: "<where>.<key> must be ...". */
 int json_get_string(const cJSON *obj, const char *where, const char *key, bool required,
 		    char **out, struct rv_err *err);
 int json_get_bool(const cJSON *obj, const char *where, const char *key, bool *out,

@@ -157,17 +157,17 @@ int hostlocal_add(const struct ipam_req *req, struct ipam_lease *leases, struct 
 	for (; done < c->n_sets; done++) {
 		const struct rv_prefix *want = requested_for(c, &c->sets[done], used);
 		struct ipam_lease *l = &leases[done];
+		size_t ri = 0;
 
 		memset(l, 0, sizeof(*l));
 		l->set = (unsigned)done;
 		if (want) {
 			r = reserve_requested(req, &s, (unsigned)done, &want->ip, l, err);
 		} else if (ipam_store_lookup(&s, req->container_id, req->ifname, (unsigned)done,
-					     &l->addr.ip) == 0) {
-			size_t ri = 0;
-
-			/* A retried ADD: keep what the attachment holds. */
-			ipam_rangeset_contains(&c->sets[done], &l->addr.ip, &ri);
+					     &l->addr.ip) == 0 &&
+			   ipam_rangeset_contains(&c->sets[done], &l->addr.ip, &ri)) {
+			/* A retried ADD: keep what the attachment holds, if the
+			 * set (the config may have changed since) still has it. */
 			l->addr.len = c->sets[done].r[ri].subnet.len;
 			l->gateway = c->sets[done].r[ri].gateway;
 			l->kept = true;

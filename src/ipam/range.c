@@ -55,8 +55,10 @@ static int range_canonicalize(struct ipam_range *r, const char *where, struct rv
 		return err_set(err, CNI_ERR_CONFIG, EINVAL, "%s: gateway %s is not of the subnet's family",
 			       where, ip_fmt(&r->gateway, a));
 	}
+	/* Against the subnet alone: range_contains() would also compare with
+	 * the other end, which is not validated yet. */
 	if (ip_is_set(&r->start)) {
-		if (!range_contains(r, &r->start))
+		if (!prefix_contains(&r->subnet, &r->start))
 			return err_set(err, CNI_ERR_CONFIG, EINVAL, "%s: rangeStart %s not in network %s",
 				       where, ip_fmt(&r->start, a), prefix_fmt(&r->subnet, b));
 	} else {
@@ -64,7 +66,7 @@ static int range_canonicalize(struct ipam_range *r, const char *where, struct rv
 		ip_add(&r->start, 1);
 	}
 	if (ip_is_set(&r->end)) {
-		if (!range_contains(r, &r->end))
+		if (!prefix_contains(&r->subnet, &r->end))
 			return err_set(err, CNI_ERR_CONFIG, EINVAL, "%s: rangeEnd %s not in network %s",
 				       where, ip_fmt(&r->end, a), prefix_fmt(&r->subnet, b));
 	} else {

@@ -7,6 +7,9 @@
 
 #include "ipam/resolv.h"
 
+/* Go's strings.Fields splits on these (the ASCII ones of unicode.IsSpace). */
+#define SPACE " \t\r\n\v\f"
+
 int resolv_conf_read(const char *path, struct rv_dns *out, struct rv_err *err)
 {
 	char *line = NULL;
@@ -20,10 +23,10 @@ int resolv_conf_read(const char *path, struct rv_dns *out, struct rv_err *err)
 	while (getline(&line, &cap, f) > 0) {
 		char *save = NULL, *key, *val;
 
-		key = strtok_r(line, " \t\r\n", &save);
+		key = strtok_r(line, SPACE, &save);
 		if (!key || key[0] == '#' || key[0] == ';')
 			continue;
-		val = strtok_r(NULL, " \t\r\n", &save);
+		val = strtok_r(NULL, SPACE, &save);
 		if (!val)
 			continue;
 		if (!strcmp(key, "nameserver")) {
@@ -35,13 +38,19 @@ int resolv_conf_read(const char *path, struct rv_dns *out, struct rv_err *err)
 		} else if (!strcmp(key, "search") || !strcmp(key, "options")) {
 			struct strv *sv = key[0] == 's' ? &out->search : &out->options;
 
-			for (; val && r == 0; val = strtok_r(NULL, " \t\r\n", &save))
+			for (; val && r == 0; val = strtok_r(NULL, SPACE, &save))
 				r = strv_push(sv, val);
 		}
 		if (r < 0)
 			break;
 	}
 	free(line);
+	if (r == 0 && ferror(f)) {
+		int e = errno;
+
+		fclose(f);
+		return err_set(err, CNI_ERR_IO, e, "cannot read ipam.resolvConf %s: %s", path, strerror(e));
+	}
 	fclose(f);
 	if (r < 0)
 		return err_set(err, RIVET_ERR_INTERNAL, ENOMEM, "out of memory");

@@ -35,6 +35,25 @@ static int errno_neg(void)
 	return errno ? -errno : -EIO;
 }
 
+/* write(2) all of @buf; 0 or the real -errno (a short write to a full disk
+ * says nothing in errno, so the retry is what reports it). */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 static int store_error(struct ipam_store *s, struct rv_err *err, int e, const char *what)
 {
 	/* A full or read-only filesystem is the operator's to fix; say which. */
@@ -143,7 +162,10 @@ static int flock_timeout(int fd, unsigned timeout_ms)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, &old);
 	it.it_value.tv_sec = timeout_ms / 1000;
-	it.it_value.tv_usec = (timeout_ms % 1000) * 1000;
+	it.it_value.tv_usec = (timeout_ms % 1000) * 1000 + 1;
+	/* Re-armed: should the deadline pass before flock() blocks, the next
+	 * tick still interrupts it, rather than none ever arriving. */
+	it.it_interval.tv_usec = 20000;
 	setitimer(ITIMER_REAL, &it, NULL);
 	r = flock(fd, LOCK_EX);
 	e = errno;
@@ -393,6 +415,8 @@ void ipam_store_unlock(struct ipam_store *s)
  * filesystem support; without it a named temporary file does the same job. */
 static int prepare_tmpfile(struct ipam_store *s, const char *content, size_t len)
 {
+	int r;
+
 	if (s->tmpfd >= 0 && !strcmp(s->tmpcontent, content))
 		return 0;
 	drop_tmpfile(s);
@@ -408,9 +432,8 @@ static int prepare_tmpfile(struct ipam_store *s, const char *content, size_t len
 			return errno_neg();
 		}
 	}
-	if (write(s->tmpfd, content, len) != (ssize_t)len) {
-		int r = errno ? -errno : -ENOSPC;
-
+	r = write_all(s->tmpfd, content, len);
+	if (r < 0) {
 		drop_tmpfile(s);
 		return r;
 	}
@@ -432,10 +455,20 @@ static int link_tmpfile(struct ipam_store *s, int dirfd, const char *name)
 
 /* The index entry for a reservation just published as @name. Failing to
  * write it only costs a directory walk later, so errors are ignored. */
-static void index_add(struct ipam_store *s, const char *key, const char *name, bool hardlink)
+static void index_add(struct ipam_store *s, const char *key, const char *name, bool hardlink,
+		      const char *id, const char *ifname)
 {
-	char target[IP_STRLEN + 8];
+	char target[IP_STRLEN + 8], held_name[IP_STRLEN];
+	struct rv_ip held;
 
+	/* The attachment already holds another address of this set (a retried
+	 * ADD that asked for a different one). An entry can name only one, so
+	 * it names none: release then reads every file and finds both. */
+	if (index_resolve(s, s->bootfd, key, id, ifname, &held) == 0 &&
+	    strcmp(ip_fmt(&held, held_name), name)) {
+		unlinkat(s->bootfd, key, 0);
+		return;
+	}
 	unlinkat(s->bootfd, key, 0);	/* a stale entry of this attachment */
 	if (hardlink && link_tmpfile(s, s->bootfd, key) == 0)
 		return;
@@ -463,7 +496,7 @@ int ipam_store_reserve(struct ipam_store *s, const struct rv_ip *ip, const char 
 	if (r < 0)
 		return store_error(s, err, -r, "write a reservation");
 	if (index_key(key, sizeof(key), id, ifname, set) == 0)
-		index_add(s, key, name, xattr);
+		index_add(s, key, name, xattr, id, ifname);
 	/* Linked: the next reservation needs a file of its own. */
 	drop_tmpfile(s);
 
@@ -526,13 +559,27 @@ int ipam_store_lookup(struct ipam_store *s, const char *id, const char *ifname, 
 	return -ENOENT;
 }
 
+static bool index_exists(struct ipam_store *s, const char *id, const char *ifname, unsigned set)
+{
+	char key[300];
+	struct stat st;
+
+	return s->bootfd >= 0 && index_key(key, sizeof(key), id, ifname, set) == 0 &&
+	       fstatat(s->bootfd, key, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* Drop the attachment's entries: those of the config's sets, and any past
+ * them (sets are numbered from 0 without gaps, so the first missing one
+ * beyond the config's count ends the search). */
 static void drop_index(struct ipam_store *s, const char *id, const char *ifname, unsigned n_sets)
 {
 	char key[300];
 
-	for (unsigned set = 0; set < n_sets; set++)
-		if (index_key(key, sizeof(key), id, ifname, set) == 0)
-			unlinkat(s->bootfd, key, 0);
+	for (unsigned set = 0; set < 256; set++) {
+		if (index_key(key, sizeof(key), id, ifname, set) < 0 ||
+		    (unlinkat(s->bootfd, key, 0) < 0 && set >= n_sets))
+			break;
+	}
 }
 
 static void push_ip(struct rv_ip *out, size_t max, size_t *n, const struct rv_ip *ip)
@@ -578,6 +625,7 @@ int ipam_store_release(struct ipam_store *s, const char *id, const char *ifname,
 	char name[IP_STRLEN];
 	unsigned found = 0;
 	size_t before = *n;
+	bool extra;
 
 	for (unsigned set = 0; set < n_sets; set++) {
 		struct rv_ip ip;
@@ -589,12 +637,16 @@ int ipam_store_release(struct ipam_store *s, const char *id, const char *ifname,
 			found++;
 		}
 	}
+	/* An entry past the config's sets: the config lost a set since ADD,
+	 * and that set's address must go too. */
+	extra = index_exists(s, id, ifname, n_sets);
 	drop_index(s, id, ifname, n_sets);
-	if (n_sets && found == n_sets)
+	if (n_sets && found == n_sets && !extra)
 		return 0;
 
 	/* Not all in the index: reservations made by host-local, by an earlier
-	 * boot, or before a crash. Read every file, as host-local does. */
+	 * boot, before a crash, or under another config. Read every file, as
+	 * host-local does. */
 	ipam_store_walk(s, release_cb, &w);
 	if (*n == before)
 		for (size_t i = 0; i < w.n_old; i++)

@@ -533,11 +533,6 @@ static void test_retry_after_config_change(void **state)
 	struct fx *f = *state;
 	struct ipam_lease l[2];
 
-	BUG("hostlocal_add trusts the index entry <id>:<ifname>:<set> for a retried ADD without "
-	    "checking that the address lies in that set's ranges (the ipam_rangeset_contains "
-	    "result is ignored): after the subnet changes, or the sets are reordered, the ADD "
-	    "returns the old address with the new range's gateway and prefix, even of the "
-	    "other family. Treat a held address outside the set as not held");
 	conf_sets(f, 2, v4v6);
 	add_ok(f, "c1", l);
 	/* The operator lists IPv6 first now; the runtime retries the ADD. */
@@ -631,10 +626,6 @@ static void test_del_releases_every_hold(void **state)
 	struct ipam_req r;
 	size_t n;
 
-	BUG("an attachment that holds two addresses in one set (a second ADD with a requested "
-	    "IP, which hostlocal_add allows as host-local does) loses the first from the index: "
-	    "index_add overwrites the entry, ipam_store_release finds every set in the index and "
-	    "skips the walk, and DEL leaves the first address reserved forever");
 	conf1(f, "10.0.0.0/24");
 	assert_string_equal(add_ok(f, "c1", l), "10.0.0.2");
 	request(f, "10.0.0.9");
@@ -657,11 +648,6 @@ static void test_del_after_sets_removed(void **state)
 	struct ipam_req r;
 	size_t n;
 
-	BUG("ipam_store_release looks up only sets 0..n_sets-1 of the CURRENT config and skips "
-	    "the walk when all of those are in the index: after an operator drops a range set "
-	    "(dual stack to IPv4 only), DEL leaves the pod's address from the dropped set reserved "
-	    "forever; host-local's DEL reads every file and releases it. Also look up (or list) the "
-	    "attachment's other index entries, or walk when any exist");
 	conf_sets(f, 2, both);
 	add_ok(f, "c1", l);
 	conf1(f, "10.0.0.0/24");
