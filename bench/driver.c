@@ -305,10 +305,39 @@ static void settle(void)
 	}
 }
 
+/* CPU time of the whole machine (all CPUs, nice included) and of this
+ * process with everything it waited for, in ms: their difference over the
+ * run is what other work took while the benchmark ran. */
+static double machine_busy_ms(void)
+{
+	unsigned long long v[8] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
+		   &v[5], &v[6], &v[7]) != 8)
+		v[0] = v[1] = v[2] = v[5] = v[6] = v[7] = 0;
+	fclose(f);
+	return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) * 1e3 / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double own_cpu_ms(void)
+{
+	struct rusage self, kids;
+
+	getrusage(RUSAGE_SELF, &self);
+	getrusage(RUSAGE_CHILDREN, &kids);
+	return (double)(self.ru_utime.tv_sec + self.ru_stime.tv_sec + kids.ru_utime.tv_sec +
+			kids.ru_stime.tv_sec) * 1e3 +
+	       (double)(self.ru_utime.tv_usec + self.ru_stime.tv_usec + kids.ru_utime.tv_usec +
+			kids.ru_stime.tv_usec) / 1e3;
+}
+
 /* --- plugins and calls -------------------------------------------------- */
 
 struct series {
-	double *wall, *cpu;
+	double *wall, *cpu, *faults;
 	size_t n;
 };
 
@@ -321,7 +350,7 @@ struct par_result {
 
 struct scale_result {
 	int pods;
-	double add50, add90, del50, del90;
+	double add50, add90, del50, del90, add_cpu50;
 };
 
 struct conf {
@@ -333,7 +362,7 @@ struct conf {
 static long rss_carried_kb;
 
 struct call {
-	double wall_ms, cpu_ms;
+	double wall_ms, cpu_ms, minflt;
 	long maxrss_kb;
 	int status;
 	size_t out_len;
@@ -370,6 +399,7 @@ static struct plugin plugins[MAX_PLUGINS];
 static unsigned n_plugins;
 static const char *tmpdir = "/tmp", *outdir = ".", *cni_path = "/usr/lib/cni", *self_exe;
 static bool quick;
+static unsigned only = SC_ALL;	/* --scenarios: a development aid */
 static unsigned run_id;
 
 /* The pod's addresses from a result: every "address" value, prefix cut. */
@@ -503,6 +533,7 @@ static void call_plugin(const struct plugin *p, const char *cmd, const char *id,
 	c->cpu_ms = (double)(r.ru_utime.tv_sec + r.ru_stime.tv_sec) * 1e3 +
 		    (double)(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e3;
 	c->maxrss_kb = r.ru_maxrss;
+	c->minflt = (double)r.ru_minflt;
 	if (rss) {
 		long us, ss, carried;
 		int st;
@@ -737,8 +768,10 @@ static void scenario_seq(struct plugin **list, unsigned n_list)
 		work_begin(p, "seq", 3);
 		p->seq_add.wall = xcalloc(p->seq_n, sizeof(double));
 		p->seq_add.cpu = xcalloc(p->seq_n, sizeof(double));
+		p->seq_add.faults = xcalloc(p->seq_n, sizeof(double));
 		p->seq_del.wall = xcalloc(p->seq_n, sizeof(double));
 		p->seq_del.cpu = xcalloc(p->seq_n, sizeof(double));
+		p->seq_del.faults = xcalloc(p->seq_n, sizeof(double));
 		p->seq_add.n = p->seq_del.n = p->seq_n;
 		p->w.res = xcalloc(p->seq_n, sizeof(*p->w.res));
 		p->w.addr = xcalloc(p->seq_n, sizeof(*p->w.addr));
@@ -758,6 +791,7 @@ static void scenario_seq(struct plugin **list, unsigned n_list)
 			call_plugin(p, "ADD", id, p->w.pods.name[i], p->w.conf, p->w.errfd, false, p->w.c);
 			p->seq_add.wall[i] = p->w.c->wall_ms;
 			p->seq_add.cpu[i] = p->w.c->cpu_ms;
+			p->seq_add.faults[i] = p->w.c->minflt;
 			snprintf(p->w.addr[i], sizeof(p->w.addr[i]), "%s", p->w.c->addr[0]);
 			if (!(p->w.res[i] = strdup(p->w.c->out)))
 				die("out of memory");
@@ -775,6 +809,7 @@ static void scenario_seq(struct plugin **list, unsigned n_list)
 			call_plugin(p, "DEL", id, p->w.pods.name[i], p->w.dc, p->w.errfd, false, p->w.c);
 			p->seq_del.wall[i] = p->w.c->wall_ms;
 			p->seq_del.cpu[i] = p->w.c->cpu_ms;
+			p->seq_del.faults[i] = p->w.c->minflt;
 			free(p->w.res[i]);
 		}
 	}
@@ -845,6 +880,7 @@ static void scenario_scale(struct plugin **list, unsigned n_list, const int *lev
 	size_t top = (size_t)levels[NSCALE - 1];
 	double *wall = xcalloc(top + 1, sizeof(double)), *cpu = xcalloc(top + 1, sizeof(double));
 	double (*aw)[64] = xcalloc(MAX_PLUGINS, sizeof(*aw)), (*dw)[64] = xcalloc(MAX_PLUGINS, sizeof(*dw));
+	double (*ac)[64] = xcalloc(MAX_PLUGINS, sizeof(*ac));
 	char (*addr)[48] = xcalloc(top + 1, sizeof(*addr));
 	char **res = xcalloc((size_t)probes, sizeof(*res) * MAX_PLUGINS);
 	struct plugin *p;
@@ -871,6 +907,12 @@ static void scenario_scale(struct plugin **list, unsigned n_list, const int *lev
 			}
 			pods_make(&p->w.probe, (size_t)probes);
 		}
+		/* Every new interface runs IPv6 duplicate address detection for
+		 * its link-local address, in a kernel worker that holds RTNL,
+		 * about a second after it comes up: the probes are meant to
+		 * see a node with N pods, not one still digesting the last
+		 * few hundred. */
+		sleep(3);
 		settle();
 		for (int i = 0; i < probes; i++) {
 			for_each_round_robin(p, list, n_list, (unsigned)i) {
@@ -880,6 +922,7 @@ static void scenario_scale(struct plugin **list, unsigned n_list, const int *lev
 				container_id(p, 3000000u + (unsigned)(l * 1000 + i), id);
 				call_plugin(p, "ADD", id, p->w.probe.name[i], p->w.conf, p->w.errfd, false, p->w.c);
 				aw[p->idx][i] = p->w.c->wall_ms;
+				ac[p->idx][i] = p->w.c->cpu_ms;
 				if (!(res[(size_t)i * MAX_PLUGINS + p->idx] = strdup(p->w.c->out)))
 					die("out of memory");
 			}
@@ -909,14 +952,16 @@ static void scenario_scale(struct plugin **list, unsigned n_list, const int *lev
 			r->add90 = pct(aw[p->idx], (size_t)probes, 90);
 			r->del50 = pct(dw[p->idx], (size_t)probes, 50);
 			r->del90 = pct(dw[p->idx], (size_t)probes, 90);
-			fprintf(stderr, "  %-16s %4d pods: ADD p50 %7.2f ms  DEL p50 %7.2f ms\n", p->label,
-				r->pods, r->add50, r->del50);
+			r->add_cpu50 = pct(ac[p->idx], (size_t)probes, 50);
+			fprintf(stderr, "  %-16s %4d pods: ADD p50 %7.2f ms (CPU %.2f)  DEL p50 %7.2f ms\n",
+				p->label, r->pods, r->add50, r->add_cpu50, r->del50);
 		}
 	}
 	for (unsigned k = 0; k < n_list; k++)
 		work_end(list[k]);
 	free(res);
 	free(addr);
+	free(ac);
 	free(dw);
 	free(aw);
 	free(cpu);
@@ -1058,20 +1103,22 @@ static void write_dat(void)
 			snprintf(path, sizeof(path), "%s/scale-%s.dat", outdir, p->label);
 			if (!(f = fopen(path, "w")))
 				die("%s: %s", path, strerror(errno));
-			fprintf(f, "# pods add_p50_ms add_p90_ms del_p50_ms del_p90_ms\n");
+			fprintf(f, "# pods add_p50_ms add_p90_ms del_p50_ms del_p90_ms add_cpu_p50_ms\n");
 			for (int k = 0; k < NSCALE; k++)
-				fprintf(f, "%d %.3f %.3f %.3f %.3f\n", p->scale[k].pods, p->scale[k].add50,
-					p->scale[k].add90, p->scale[k].del50, p->scale[k].del90);
+				fprintf(f, "%d %.3f %.3f %.3f %.3f %.3f\n", p->scale[k].pods, p->scale[k].add50,
+					p->scale[k].add90, p->scale[k].del50, p->scale[k].del90,
+					p->scale[k].add_cpu50);
 			fclose(f);
 		}
 		if (p->scenarios & SC_SEQ) {
 			snprintf(path, sizeof(path), "%s/seq-%s.dat", outdir, p->label);
 			if (!(f = fopen(path, "w")))
 				die("%s: %s", path, strerror(errno));
-			fprintf(f, "# i add_ms add_cpu_ms del_ms del_cpu_ms\n");
+			fprintf(f, "# i add_ms add_cpu_ms del_ms del_cpu_ms add_minflt del_minflt\n");
 			for (size_t k = 0; k < p->seq_add.n; k++)
-				fprintf(f, "%zu %.3f %.3f %.3f %.3f\n", k, p->seq_add.wall[k], p->seq_add.cpu[k],
-					p->seq_del.wall[k], p->seq_del.cpu[k]);
+				fprintf(f, "%zu %.3f %.3f %.3f %.3f %.0f %.0f\n", k, p->seq_add.wall[k],
+					p->seq_add.cpu[k], p->seq_del.wall[k], p->seq_del.cpu[k],
+					p->seq_add.faults[k], p->seq_del.faults[k]);
 			fclose(f);
 		}
 	}
@@ -1088,13 +1135,13 @@ static double m_rss(const struct plugin *p)
 	return (double)(p->rss_add > p->rss_del ? p->rss_add : p->rss_del) / 1024.0;
 }
 
-static void print_plugins(void)
+static void print_seq(void)
 {
 	printf("\n### Per plugin (sequential: %zu pods; medians unless noted)\n\n",
 	       plugins[0].seq_add.n);
 	printf("| plugin | ADD p50 | ADD p90 | ADD p99 | ADD CPU | DEL p50 | DEL p90 | DEL p99 | DEL CPU |"
-	       " peak RSS ADD/DEL |\n");
-	printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+	       " page faults ADD/DEL | peak RSS ADD/DEL |\n");
+	printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
 	for (unsigned i = 0; i < n_plugins; i++) {
 		const struct plugin *p = &plugins[i];
 
@@ -1104,14 +1151,21 @@ static void print_plugins(void)
 		       m_add(p), pct(p->seq_add.wall, p->seq_add.n, 90), pct(p->seq_add.wall, p->seq_add.n, 99),
 		       m_add_cpu(p), m_del(p), pct(p->seq_del.wall, p->seq_del.n, 90),
 		       pct(p->seq_del.wall, p->seq_del.n, 99), m_del_cpu(p));
+		printf(" %.0f / %.0f |", pct(p->seq_add.faults, p->seq_add.n, 50),
+		       pct(p->seq_del.faults, p->seq_del.n, 50));
 		if (p->scenarios & SC_RSS)
 			printf(" %.2f / %.2f MB |\n", (double)p->rss_add / 1024, (double)p->rss_del / 1024);
 		else
 			printf(" - |\n");
 	}
-	printf("\n(peak RSS: ru_maxrss of a child forked from a %ld kB process just before exec; a static "
-	       "program that does nothing reads %.2f MB this way)\n", rss_carried_kb, (double)rss_noop_kb / 1024);
+	if (only & SC_RSS)
+		printf("\n(peak RSS: ru_maxrss of a child forked from a %ld kB process just before exec; a "
+		       "static program that does nothing reads %.2f MB this way)\n", rss_carried_kb,
+		       (double)rss_noop_kb / 1024);
+}
 
+static void print_par(void)
+{
 	printf("\n### Parallel ADD (%zu pods per run; pods/s, ADD p50 / p99 in ms; every address distinct)\n\n",
 	       plugins[0].par[0].n);
 	printf("| plugin |");
@@ -1131,8 +1185,12 @@ static void print_plugins(void)
 			printf(" %.0f/s, %.1f / %.1f |", p->par[k].per_s, p->par[k].p50, p->par[k].p99);
 		printf("\n");
 	}
+}
 
-	printf("\n### One more ADD / DEL with N pods on the node (p50 in ms)\n\n| plugin |");
+static void print_scale(void)
+{
+	printf("\n### One more pod with N pods on the node (p50 of ADD wall / ADD CPU / DEL wall, ms)\n\n"
+	       "| plugin |");
 	for (int k = 0; k < NSCALE; k++)
 		printf(" %d pods |", plugins[0].scale[k].pods);
 	printf("\n|---|");
@@ -1146,7 +1204,7 @@ static void print_plugins(void)
 			continue;
 		printf("| %s |", p->label);
 		for (int k = 0; k < NSCALE; k++)
-			printf(" %.2f / %.1f |", p->scale[k].add50, p->scale[k].del50);
+			printf(" %.2f / %.2f / %.1f |", p->scale[k].add50, p->scale[k].add_cpu50, p->scale[k].del50);
 		printf("\n");
 	}
 }
@@ -1218,6 +1276,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: driver [--quick] [--prefix P] [--tmp DIR] [--out DIR] [--cni-path DIR]\n"
+		"              [--scenarios seq,par,scale,rss]\n"
 		"              --plugin LABEL=PATH [--type T] [--extra JSON] [--ranges JSON] [--no-mtu]\n"
 		"              [--only seq|core] [--count N] ...\n"
 		"  labels floor, rivet and ptp make the ratio table; others are variants.\n");
@@ -1229,7 +1288,7 @@ int main(int argc, char **argv)
 	static char exe[4096];
 	struct plugin *cur = NULL;
 	size_t seq_n, par_n;
-	double t0 = now_ms();
+	double t0 = now_ms(), busy0 = machine_busy_ms(), own0 = own_cpu_ms(), others;
 	const int *levels;
 	int probes;
 	ssize_t n;
@@ -1261,6 +1320,9 @@ int main(int argc, char **argv)
 			outdir = v;
 		else if (!strcmp(a, "--cni-path"))
 			cni_path = v;
+		else if (!strcmp(a, "--scenarios"))
+			only = (strstr(v, "seq") ? SC_SEQ : 0) | (strstr(v, "par") ? SC_PAR : 0) |
+			       (strstr(v, "scale") ? SC_SCALE : 0) | (strstr(v, "rss") ? SC_RSS : 0);
 		else if (!strcmp(a, "--plugin")) {
 			const char *eq = strchr(v, '=');
 
@@ -1321,23 +1383,44 @@ int main(int argc, char **argv)
 			if (p->scenarios & SC_PAR)
 				core[n_core++] = p;
 		}
-		fprintf(stderr, "sequential: %zu ADDs, then as many DELs, per plugin, interleaved\n", seq_n);
-		scenario_seq(all, n_all);
-		fprintf(stderr, "parallel: %zu ADDs per run\n", par_n);
-		scenario_par(core, n_core, par_n);
-		fprintf(stderr, "scale: %d ADDs then DELs per level\n", probes);
-		scenario_scale(core, n_core, levels, probes);
-		fprintf(stderr, "peak RSS\n");
 		for (unsigned i = 0; i < n_plugins; i++)
-			if (plugins[i].scenarios & SC_RSS)
-				scenario_rss(&plugins[i], 5);
+			plugins[i].scenarios &= only;
+		if (only & SC_SEQ) {
+			fprintf(stderr, "sequential: %zu ADDs, then as many DELs, per plugin, interleaved\n",
+				seq_n);
+			scenario_seq(all, n_all);
+		}
+		if (only & SC_PAR) {
+			fprintf(stderr, "parallel: %zu ADDs per run\n", par_n);
+			scenario_par(core, n_core, par_n);
+		}
+		if (only & SC_SCALE) {
+			fprintf(stderr, "scale: %d ADDs then DELs per level\n", probes);
+			scenario_scale(core, n_core, levels, probes);
+		}
+		if (only & SC_RSS) {
+			fprintf(stderr, "peak RSS\n");
+			for (unsigned i = 0; i < n_plugins; i++)
+				if (plugins[i].scenarios & SC_RSS)
+					scenario_rss(&plugins[i], 5);
+		}
 	}
 
 	write_dat();
-	print_plugins();
+	if (only & SC_SEQ)
+		print_seq();
+	if (only & SC_PAR)
+		print_par();
+	if (only & SC_SCALE)
+		print_scale();
 	print_ratios();
 	print_variants();
-	printf("\n(%s run: %.0f s on %ld CPUs)\n", quick ? "quick" : "full", (now_ms() - t0) / 1e3,
-	       sysconf(_SC_NPROCESSORS_ONLN));
+	/* Kernel work the benchmark caused in workers (namespace teardown)
+	 * counts as "other" here, so this is an upper bound. */
+	others = (machine_busy_ms() - busy0 - (own_cpu_ms() - own0)) /
+		 ((now_ms() - t0) * (double)sysconf(_SC_NPROCESSORS_ONLN));
+	printf("\n(%s run: %.0f s on %ld CPUs; other work, including kernel workers, kept %.0f%% of the "
+	       "CPUs busy meanwhile)\n", quick ? "quick" : "full", (now_ms() - t0) / 1e3,
+	       sysconf(_SC_NPROCESSORS_ONLN), others > 0 ? 100 * others : 0);
 	return 0;
 }

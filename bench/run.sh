@@ -47,7 +47,7 @@ quick=()
 [ "${BENCH_QUICK:-0}" = 1 ] && quick=(--quick)
 dual='[[{"subnet":"198.18.0.0/16"}],[{"subnet":"fd5a:7e57:1::/64"}]]'
 
-echo "rivet $(git describe --tags --always --dirty 2>/dev/null || echo '?'), $(nproc) CPUs, kernel $(uname -r)"
+echo "rivet $(git describe --tags --always --dirty 2>/dev/null || echo '?'), $(nproc) CPUs, kernel $(uname -r), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 $OUT/driver "${quick[@]}" --prefix "$RUN" --tmp "$TMP" --out "$OUT" --cni-path "$CNI_BIN" \
 	--plugin floor="$TMP/bin/floor" \
 	--plugin rivet="$TMP/bin/rivet" \
@@ -60,5 +60,6 @@ $OUT/driver "${quick[@]}" --prefix "$RUN" --tmp "$TMP" --out "$OUT" --cni-path "
 	--plugin floor-libs="$TMP/bin/floor-libs" --type floor --only seq |
 	tee $OUT/last-run.md
 
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 gnuplot -e "dat='$OUT'; docs='$DOCS'" bench/plots.gp
 echo "plots: $DOCS/scale.png $DOCS/parallel.png"
