@@ -112,7 +112,7 @@ leftovers() { # host store pods...
 	ip -n "$host" route show table all | grep -E '198\.18\.|dev rvt' | sed 's/^/host route: /'
 	ip -n "$host" -6 route show table all | grep -E 'fd5a:7e57:1:|dev rvt' | sed 's/^/host route: /'
 	for p in "$@"; do
-		ip -n "$p" -o link show | awk -F': ' -v p="$p" '$2 != "lo" {print "pod link: " $2 " in " p}'
+		ip -n "$p" -o link show 2>/dev/null | awk -F': ' -v p="$p" '$2 != "lo" {print "pod link: " $2 " in " p}'
 	done
 	inconsistencies "$store"
 	[ -d "$store" ] || return 0
