@@ -3,7 +3,7 @@
 # Fuzz the parsers that read untrusted bytes: the network configuration, a
 # prevResult or delegated plugin's result, CNI_ARGS, and the IPAM store's
 # files and index links. Builds the libFuzzer harnesses (tests/fuzz/build.sh)
-# and runs each for FUZZ_SECONDS (default 20) from its seed corpus under
+# and runs each for FUZZ_SECONDS (default 15) from its seed corpus under
 # tests/fuzz/corpus/<harness>/, working on a copy so the committed seeds stay
 # seeds. A harness passes when libFuzzer finds no crash, leak, sanitizer
 # report or timeout; a crashing input is kept in build/fuzz/crash-* for
@@ -35,7 +35,7 @@ for h in $HARNESSES; do
 	if [ -n "${FUZZ_RUNS:-}" ]; then
 		limit=-runs=$FUZZ_RUNS
 	else
-		limit=-max_total_time=${FUZZ_SECONDS:-20}
+		limit=-max_total_time=${FUZZ_SECONDS:-15}
 	fi
 	log=$work/$h.log
 	build/fuzz/fuzz_"$h" $dict "$limit" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
