@@ -22,6 +22,13 @@ static const cJSON *item(const cJSON *obj, const char *key)
 /* A value of the wrong JSON type is a decoding failure (code 6), as it is
  * for Go's unmarshal in the reference plugins; a value of the right type
  * that fails validation is an invalid config (code 7). */
+static int absent(struct rv_err *err, const char *where, const char *key, bool required)
+{
+	if (!required)
+		return 0;
+	return err_set(err, CNI_ERR_CONFIG, EINVAL, "%s%s%s is required", where, *where ? "." : "", key);
+}
+
 static int type_error(struct rv_err *err, const char *where, const char *key, const char *want)
 {
 	return err_set(err, CNI_ERR_DECODE, EINVAL, "%s%s%s must be %s",
@@ -34,12 +41,8 @@ int json_get_string(const cJSON *obj, const char *where, const char *key, bool r
 	const cJSON *j = item(obj, key);
 	char *s;
 
-	if (!j) {
-		if (required)
-			return err_set(err, CNI_ERR_CONFIG, EINVAL, "%s%s%s is required",
-				       where, *where ? "." : "", key);
-		return 0;
-	}
+	if (!j)
+		return absent(err, where, key, required);
 	if (!cJSON_IsString(j))
 		return type_error(err, where, key, "a string");
 	s = strdup(j->valuestring);
@@ -119,12 +122,8 @@ int json_get_prefix(const cJSON *obj, const char *where, const char *key, bool r
 {
 	const cJSON *j = item(obj, key);
 
-	if (!j) {
-		if (required)
-			return err_set(err, CNI_ERR_CONFIG, EINVAL, "%s%s%s is required",
-				       where, *where ? "." : "", key);
-		return 0;
-	}
+	if (!j)
+		return absent(err, where, key, required);
 	if (!cJSON_IsString(j))
 		return type_error(err, where, key, "a CIDR string");
 	if (prefix_parse(j->valuestring, out) < 0)

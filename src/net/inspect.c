@@ -180,22 +180,37 @@ static void match_route(struct nl_object *obj, void *data)
 	w->found = true;
 }
 
-/* One FIB lookup for @ip in this netns: routed, as unicast, out some link? */
-static bool route_covers(const struct rv_ip *ip)
+/* One FIB lookup for @ip in this netns, and the name of the link it goes
+ * out of (into @dev, when not NULL). 0 or -errno; ri->found says. */
+static int lookup_route(const struct rv_ip *ip, struct route_info *ri, char *dev)
 {
 	char buf[NLBATCH_BUF];
-	struct route_info ri;
+	struct link_info li;
 	struct nlbatch b;
 	struct nlconn nl;
+	int r;
 
-	if (nlconn_open(&nl, NETLINK_ROUTE, -1, NULL) < 0)
-		return false;
+	r = nlconn_open(&nl, NETLINK_ROUTE, -1, NULL);
+	if (r < 0)
+		return r;
 	nlbatch_init(&b, &nl, buf);
-	route_lookup(&b, ip, &ri);
-	if (nlbatch_run(&b, NULL) < 0)
-		ri.found = false;
+	route_lookup(&b, ip, ri);
+	r = nlbatch_run(&b, NULL);
+	if (r == 0 && dev && ri->found && ri->oif > 0) {
+		link_get(&b, ri->oif, NULL, &li);
+		r = nlbatch_run(&b, NULL);
+		snprintf(dev, LINK_NAME_MAX, "%s", r == 0 && li.found ? li.name : "");
+	}
 	nlconn_close(&nl);
-	return ri.found && ri.type == RTN_UNICAST && ri.oif > 0;
+	return r;
+}
+
+/* Routed, as unicast, out of some link? */
+static bool route_covers(const struct rv_ip *ip)
+{
+	struct route_info ri;
+
+	return lookup_route(ip, &ri, NULL) == 0 && ri.found && ri.type == RTN_UNICAST && ri.oif > 0;
 }
 
 /* Can the pod reach its gateway's MAC? The permanent entry rivet adds is
@@ -390,27 +405,11 @@ int datapath_link_exists(const char *host_if)
 
 int datapath_routed_to(const struct rv_ip *ip, char *dev)
 {
-	char buf[NLBATCH_BUF];
 	struct route_info ri;
-	struct link_info li;
-	struct nlbatch b;
-	struct nlconn nl;
-	int r;
+	int r = lookup_route(ip, &ri, dev);
 
-	r = nlconn_open(&nl, NETLINK_ROUTE, -1, NULL);
 	if (r < 0)
 		return r;
-	nlbatch_init(&b, &nl, buf);
-	route_lookup(&b, ip, &ri);
-	r = nlbatch_run(&b, NULL);
-	if (r == 0 && ri.found && ri.oif > 0 && ri.dst_len == ip_bits(ip->family) && ri.type == RTN_UNICAST) {
-		link_get(&b, ri.oif, NULL, &li);
-		r = nlbatch_run(&b, NULL);
-		if (r == 0 && li.found) {
-			snprintf(dev, LINK_NAME_MAX, "%s", li.name);
-			r = 1;
-		}
-	}
-	nlconn_close(&nl);
-	return r;
+	return ri.found && ri.oif > 0 && ri.dst_len == ip_bits(ip->family) && ri.type == RTN_UNICAST &&
+	       dev[0];
 }
