@@ -17,7 +17,7 @@
 #    network never see an address handed out twice, every call succeeds or
 #    prints one CNI error object, and nothing is left at the end.
 #
-# Knobs: CHAOS_ADD_KILLS (150), CHAOS_DEL_KILLS (100), STORM_WORKERS (16),
+# Knobs: CHAOS_ADD_KILLS (200), CHAOS_DEL_KILLS (120), STORM_WORKERS (16),
 # STORM_CYCLES (200, about 40 s; the issue's full storm is STORM_CYCLES=500).
 . "$(dirname "$0")/../lib.sh"
 
@@ -179,7 +179,7 @@ deciles() { local i s=""; for i in 0 1 2 3 4 5 6 7 8 9; do s="$s ${DECILES[$i]:-
 
 # ADD killed at any instant, then the DEL a runtime sends after a failed ADD.
 test_killed_add_then_del_leaves_nothing() {
-	local host pod dir n=${CHAOS_ADD_KILLS:-150} i file max4 maxd max killed=0 done_=0 pct left
+	local host pod dir n=${CHAOS_ADD_KILLS:-200} i file max4 maxd max killed=0 done_=0 pct left
 	mk_host host; mk_pod pod; mk_dir dir
 	mk_conf chaos "$dir" 1.0.0 "$V4" >"$dir/v4.json"
 	mk_conf chaos "$dir" 1.0.0 "$DUAL" >"$dir/dual.json"
@@ -213,7 +213,7 @@ test_killed_add_then_del_leaves_nothing() {
 # DEL killed at any instant (after a complete or a killed ADD), then the
 # runtime's retried DEL.
 test_killed_del_then_del_leaves_nothing() {
-	local host pod dir n=${CHAOS_DEL_KILLS:-100} i file max4 maxd max killed=0 done_=0 killed_add=0 addmax pct left
+	local host pod dir n=${CHAOS_DEL_KILLS:-120} i file max4 maxd max killed=0 done_=0 killed_add=0 addmax pct left
 	mk_host host; mk_pod pod; mk_dir dir
 	mk_conf chaos "$dir" 1.0.0 "$V4" >"$dir/v4.json"
 	mk_conf chaos "$dir" 1.0.0 "$DUAL" >"$dir/dual.json"
