@@ -13,7 +13,8 @@
  *          podIP/32 without DAD, MTU + up, permanent neighbour for the
  *          gateway, gateway /32 route, default route, read the pod end's MAC
  * plus one reservation file ("id\r\nifname", O_CREAT|O_EXCL) and
- * last_reserved_ip.0, as host-local and rivet write them.
+ * last_reserved_ip.0, in host-local's format (written in place; built with
+ * -DFLOOR_OTRUNC=1 it truncates the file first, as host-local and rivet do).
  * DEL: unlink the reservation named in prevResult, delete the host end.
  *
  * What it leaves out on purpose: JSON parsing (a few strstr calls stand in),
@@ -419,9 +420,21 @@ static void reserve(const char *dir, const char *subnet, const char *id, const c
 		die("reservation", errno);
 	close(fd);
 	snprintf(path, sizeof(path), "%s/last_reserved_ip.0", dir);
+	len = (int)strlen(inet_ntoa(*out));
+#if FLOOR_OTRUNC
+	/* As host-local and rivet write it. */
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, inet_ntoa(*out), strlen(inet_ntoa(*out))) < 0)
+	if (fd < 0 || write(fd, inet_ntoa(*out), (size_t)len) != len)
 		die("last_reserved_ip", errno);
+#else
+	/* Overwritten in place, then cut to length. Truncating to zero
+	 * (O_TRUNC) makes ext4 and XFS start writeback at close(), and the
+	 * next truncation waits for it: about a millisecond per ADD that is
+	 * not the kernel work an ADD needs. The result is the same file. */
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || pwrite(fd, inet_ntoa(*out), (size_t)len, 0) != len || ftruncate(fd, len) < 0)
+		die("last_reserved_ip", errno);
+#endif
 	close(fd);
 }
 

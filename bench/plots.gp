@@ -9,17 +9,19 @@
 plugins = "floor rivet ptp"
 colour(i) = word("#2ca02c #1f77b4 #d62728", i)
 
-set terminal pngcairo size 1100,460 font "DejaVu Sans,10"
+set terminal pngcairo size 1100,480 font "DejaVu Sans,10"
 set grid
-set key top left
+set key outside top center horizontal
 
 set output docs."/scale.png"
-set multiplot layout 1,2 title "One more pod with N pods already on the node (median of probes)"
+set multiplot layout 1,2
+set title "ADD of one more pod, N pods on the node (median)"
 set xlabel "pods on the node"
 set ylabel "ADD latency (ms)"
 set logscale y
 plot for [i=1:3] dat."/scale-".word(plugins, i).".dat" using 1:2 with linespoints lw 2 pt 7 \
 	lc rgb colour(i) title word(plugins, i)
+set title "DEL of that pod (median)"
 set ylabel "DEL latency (ms)"
 unset logscale y
 set yrange [0:*]
@@ -29,15 +31,18 @@ unset multiplot
 set autoscale y
 
 set output docs."/parallel.png"
-set multiplot layout 1,2 title "Concurrent ADDs into fresh pods (as kubelet starts a node's pods)"
+set multiplot layout 1,2
+set title "Concurrent ADDs into fresh pods: throughput"
 set xlabel "workers"
 set logscale x 2
-set xtics (1, 2, 4, 8, 16)
+set xrange [0.85:19]
+set xtics ("1" 1, "2" 2, "4" 4, "8" 8, "16" 16)
 set ylabel "ADDs per second"
 unset logscale y
 set yrange [0:*]
 plot for [i=1:3] dat."/par-".word(plugins, i).".dat" using 1:2 with linespoints lw 2 pt 7 \
 	lc rgb colour(i) title word(plugins, i)
+set title "Concurrent ADDs: p99 latency of one ADD"
 set ylabel "ADD p99 latency (ms)"
 set logscale y
 set autoscale y

@@ -41,7 +41,7 @@ trap 'exit 130' INT TERM
 mkdir "$TMP/bin"
 cp build/rivet "$TMP/bin/rivet"
 cp $OUT/rivet-nl-shared/rivet "$TMP/bin/rivet-nl-shared"
-cp $OUT/floor $OUT/floor-static $OUT/floor-libs "$TMP/bin/"
+cp $OUT/floor $OUT/floor-static $OUT/floor-libs $OUT/floor-otrunc "$TMP/bin/"
 
 quick=()
 [ "${BENCH_QUICK:-0}" = 1 ] && quick=(--quick)
@@ -57,7 +57,8 @@ $OUT/driver "${quick[@]}" --prefix "$RUN" --tmp "$TMP" --out "$OUT" --cni-path "
 	--plugin rivet-mtu-auto="$TMP/bin/rivet" --type rivet --no-mtu --only seq \
 	--plugin rivet-nl-shared="$TMP/bin/rivet-nl-shared" --type rivet --only seq \
 	--plugin floor-static="$TMP/bin/floor-static" --type floor --only seq \
-	--plugin floor-libs="$TMP/bin/floor-libs" --type floor --only seq |
+	--plugin floor-libs="$TMP/bin/floor-libs" --type floor --only seq \
+	--plugin floor-otrunc="$TMP/bin/floor-otrunc" --type floor --only seq |
 	tee $OUT/last-run.md
 
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
