@@ -5,7 +5,8 @@
 # kernel floor (bench/floor.c), in one run, in throwaway network namespaces.
 # Prints the tables (markdown, also kept in build/bench/last-run.md) and
 # draws docs/scale.png and docs/parallel.png. BENCH_QUICK=1: a smoke run of
-# about a minute with small counts; its figures are not the ones to quote.
+# about a minute with small counts; its figures are not the ones to quote,
+# so its plots go to build/bench/ and docs/ keeps the last full run's.
 #
 # The binaries are copied to a private directory first: others may rebuild
 # build/rivet while the benchmark runs. Every namespace carries this run's
@@ -44,7 +45,10 @@ cp $OUT/rivet-nl-shared/rivet "$TMP/bin/rivet-nl-shared"
 cp $OUT/floor $OUT/floor-static $OUT/floor-libs $OUT/floor-otrunc "$TMP/bin/"
 
 quick=()
-[ "${BENCH_QUICK:-0}" = 1 ] && quick=(--quick)
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+	quick=(--quick)
+	DOCS=$OUT
+fi
 dual='[[{"subnet":"198.18.0.0/16"}],[{"subnet":"fd5a:7e57:1::/64"}]]'
 
 echo "rivet $(git describe --tags --always --dirty 2>/dev/null || echo '?'), $(nproc) CPUs, kernel $(uname -r), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
