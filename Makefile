@@ -142,6 +142,10 @@ integration: all
 bench: all
 	$(Q)bench/run.sh
 
+# libFuzzer harnesses (clang); FUZZ_SECONDS per harness, FUZZ_ONLY=<name>.
+fuzz:
+	$(Q)tests/fuzz/run.sh
+
 asan:
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 all
 

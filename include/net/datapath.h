@@ -96,7 +96,8 @@ struct dp_expect {
 int datapath_check(const struct dp_expect *e, struct rv_err *err);
 
 /* Call @fn for every host end of @network (by alias), for GC and the
- * operator commands. */
+ * operator commands, and, with NULL container ID and ifname, for unnamed
+ * links of rivet's form of name, which a killed ADD can leave. */
 int datapath_list(const char *network,
 		  int (*fn)(const char *host_if, const char *container_id, const char *ifname, void *ctx),
 		  void *ctx, struct rv_err *err);

@@ -48,6 +48,7 @@ struct link_conf {
 	bool ipv6_no_auto_ll;
 };
 
+/* By index, or by @name when @ifindex is 0. */
 void link_set(struct nlbatch *b, int ifindex, const char *name, const struct link_conf *c);
 
 void link_del(struct nlbatch *b, int ifindex, const char *name);

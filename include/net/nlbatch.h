@@ -65,6 +65,7 @@ struct nlbatch {
 	char *buf;
 	size_t len;		/* bytes of closed messages */
 	size_t sent;		/* bytes already handed to the kernel */
+	size_t zeroed;		/* bytes of buf known to be zero past len */
 	struct nlmsghdr *open;	/* the message being filled */
 	unsigned n;
 	struct nlbatch_req req[NLBATCH_MAX];

@@ -5,9 +5,13 @@
  * it, so a DEL with an empty or vanished CNI_NETNS does all of its work.
  *
  * Order, so that a DEL killed at any point leaves only what a second DEL
- * still finds: masquerade elements first (found through the reservation),
- * then the reservation, then the link. Each step that finds nothing to do
- * succeeds, which makes DEL idempotent.
+ * still finds, and so that no address is free while its route still leads
+ * to the old veth: masquerade elements first (found through the
+ * reservation), then the link (which takes the routes), then the
+ * reservation. Releasing first would let a parallel ADD get the address
+ * during the ~20 ms the kernel takes to delete the link, and fail on the
+ * route that is still there (seen under a 16-worker storm). Each step that
+ * finds nothing to do succeeds, which makes DEL idempotent.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -38,6 +42,10 @@ int cmd_del(const struct cni_env *env, struct netconf *conf, struct rv_err *err)
 		    masq_del(conf->name, held, n < ATTACH_MAX_ADDRS ? n : ATTACH_MAX_ADDRS, &lerr) < 0)
 			log_warn("masquerade: %s", lerr.msg);
 	}
+	/* The link goes even when something failed before it, and the release
+	 * even when the link could not be deleted: the runtime retries a
+	 * failed DEL, and the retry must find as little as possible left. */
+	r = datapath_del(a.host_if, a.alias, &lerr);
 	ipam_r = attach_ipam_del(&a, conf, held, ATTACH_MAX_ADDRS, &n, err);
 	if (ipam_r < 0)
 		log_warn("IPAM release failed: %s", err->msg);
@@ -48,11 +56,9 @@ int cmd_del(const struct cni_env *env, struct netconf *conf, struct rv_err *err)
 			held[n++] = conf->prev_result.ips[i].address.ip;
 		(void)masq_del(conf->name, held, n, NULL);
 	}
-
-	/* The link goes even when the release failed: the runtime retries
-	 * the DEL, and the retry must find only the reservation left. */
-	r = datapath_del(a.host_if, a.alias, ipam_r < 0 ? &lerr : err);
 	if (ipam_r < 0)
 		return ipam_r;
+	if (r < 0)
+		*err = lerr;
 	return r;
 }

@@ -47,11 +47,33 @@ static bool valid(const struct netconf *conf, const char *id, const char *ifname
 	return false;
 }
 
+/* Is @host_if the derived name of one of the runtime's valid attachments? */
+static bool valid_name(const struct netconf *conf, const char *host_if)
+{
+	char name[16];
+
+	for (size_t i = 0; i < conf->n_valid; i++) {
+		datapath_host_ifname(conf->valid[i].container_id, conf->valid[i].ifname, name);
+		if (!strcmp(name, host_if))
+			return true;
+	}
+	return false;
+}
+
 static int gc_link(const char *host_if, const char *id, const char *ifname, void *ctx)
 {
 	struct gc_links *g = ctx;
 	char alias[256];
 
+	if (!id) {
+		/* An unnamed leftover of a killed ADD; GC runs with no ADD in
+		 * flight (the spec's rule), so none of these is being made. */
+		if (valid_name(g->conf, host_if) || datapath_del(host_if, NULL, g->err) < 0)
+			return 0;
+		log_warn("GC removed %s, left unnamed by an interrupted ADD", host_if);
+		g->removed++;
+		return 0;
+	}
 	if (valid(g->conf, id, ifname))
 		return 0;
 	datapath_alias(g->conf->name, id, ifname, alias);

@@ -151,6 +151,18 @@ int hostlocal_add(const struct ipam_req *req, struct ipam_lease *leases, struct 
 	if (c->n_requested > sizeof(used) / sizeof(used[0]))
 		return err_set(err, CNI_ERR_CONFIG, E2BIG, "too many requested IP addresses (%zu)",
 			       c->n_requested);
+	/* Refused before the store is touched: an address no set can give
+	 * would otherwise fail the ADD only after the others were reserved. */
+	for (size_t i = 0; i < c->n_requested; i++) {
+		bool in_some = false;
+
+		for (size_t j = 0; j < c->n_sets && !in_some; j++)
+			in_some = ipam_rangeset_contains(&c->sets[j], &c->requested[i].ip, NULL);
+		if (!in_some)
+			return err_set(err, CNI_ERR_CONFIG, EINVAL,
+				       "failed to allocate all requested IPs: %s is not inside any range of network %s",
+				       ip_fmt(&c->requested[i].ip, a), req->network);
+	}
 	r = open_locked(req, &s, true, err);
 	if (r < 0)
 		return r;

@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -334,6 +336,46 @@ static unsigned reclaim_boot_dir(struct ipam_store *s, int idxfd, const char *na
 
 /* Open this boot's index directory, creating it (and reclaiming earlier
  * boots' reservations when enabled) the first time this boot locks. */
+/* Open the directory @path below @dirfd following no symlink on the way,
+ * so a link planted at .rivet cannot redirect the index. openat2 does it in
+ * one call; kernels before 5.6 take one openat per component. */
+static int open_dir_beneath(int dirfd, const char *path)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH,
+	};
+	const char *slash;
+	char first[64];
+	int fd, sub, e;
+
+	fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	if (fd >= 0 || errno != ENOSYS)
+		return fd;
+	slash = strchr(path, '/');
+	if (!slash || (size_t)(slash - path) >= sizeof(first))
+		return openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	memcpy(first, path, (size_t)(slash - path));
+	first[slash - path] = '\0';
+	sub = openat(dirfd, first, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sub < 0)
+		return -1;
+	fd = open_dir_beneath(sub, slash + 1);
+	e = errno;
+	close(sub);
+	errno = e;
+	return fd;
+}
+
+static int boot_dir_error(struct ipam_store *s, struct rv_err *err, const char *name)
+{
+	if (errno == ELOOP || errno == ENOTDIR || errno == EXDEV)
+		return err_set(err, RIVET_ERR_STORE, errno,
+			       "IPAM store %s: %s is not a directory (a symlink or file is in its place); "
+			       "move it away", s->path, name);
+	return store_error(s, err, errno, "open its index directory " INDEX_DIR);
+}
+
 static int open_boot_dir(struct ipam_store *s, unsigned *reclaimed, struct rv_err *err)
 {
 	char name[64];
@@ -342,11 +384,11 @@ static int open_boot_dir(struct ipam_store *s, unsigned *reclaimed, struct rv_er
 	int idxfd, fd;
 
 	snprintf(name, sizeof(name), INDEX_DIR "/" BOOT_PREFIX "%s", s->boot_id);
-	s->bootfd = openat(s->dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	s->bootfd = open_dir_beneath(s->dirfd, name);
 	if (s->bootfd >= 0)
 		return 0;
 	if (errno != ENOENT)
-		return store_error(s, err, errno, "open its index directory " INDEX_DIR);
+		return boot_dir_error(s, err, name);
 
 	if (mkdirat(s->dirfd, INDEX_DIR, 0700) < 0 && errno != EEXIST)
 		return store_error(s, err, errno, "create " INDEX_DIR);
@@ -378,10 +420,24 @@ int ipam_store_lock(struct ipam_store *s, unsigned timeout_ms, unsigned *reclaim
 		    struct rv_err *err)
 {
 	unsigned count = 0;
+	char name[64];
 	int r;
 
+	/* This boot's index exists on all but the first lock of a boot: open
+	 * it before taking the lock (it needs none), so that a store damaged
+	 * there is refused before anything, even the lock file, is created. */
+	if (s->bootfd < 0) {
+		snprintf(name, sizeof(name), INDEX_DIR "/" BOOT_PREFIX "%s", s->boot_id);
+		s->bootfd = open_dir_beneath(s->dirfd, name);
+		if (s->bootfd < 0 && errno != ENOENT)
+			return boot_dir_error(s, err, name);
+	}
 	if (s->lockfd < 0) {
-		s->lockfd = openat(s->dirfd, "lock", O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		s->lockfd = openat(s->dirfd, "lock", O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+		if (s->lockfd < 0 && (errno == ELOOP || errno == EISDIR || errno == ENXIO))
+			return err_set(err, RIVET_ERR_STORE, errno,
+				       "IPAM store %s: its lock is not a regular file (a symlink or directory "
+				       "is in its place); move it away", s->path);
 		if (s->lockfd < 0)
 			return store_error(s, err, errno, "open its lock file");
 	}
@@ -500,11 +556,23 @@ int ipam_store_reserve(struct ipam_store *s, const struct rv_ip *ip, const char 
 	/* Linked: the next reservation needs a file of its own. */
 	drop_tmpfile(s);
 
+	/* Written in place, then cut to length, rather than with O_TRUNC as
+	 * host-local does: truncating a file to zero arms ext4's (and XFS's)
+	 * auto_da_alloc, which starts writeback at close(), and the next ADD's
+	 * truncation then waits for it (0.2-1.5 ms here). Torn, the file holds
+	 * a wrong address at worst, which only moves where the round robin
+	 * resumes; host-local reads it the same way. */
 	snprintf(last, sizeof(last), LAST_PREFIX "%u", set);
-	fd = openat(s->dirfd, last, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	n = strlen(name);
+	fd = openat(s->dirfd, last, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd >= 0) {
-		(void)!write(fd, name, strlen(name));
+		if (pwrite(fd, name, n, 0) == (ssize_t)n)
+			(void)!ftruncate(fd, (off_t)n);
 		close(fd);
+	} else if (errno == ENOENT && prepare_tmpfile(s, name, n) == 0) {
+		/* The set's first reservation: the file appears complete. */
+		(void)link_tmpfile(s, s->dirfd, last);
+		drop_tmpfile(s);
 	}
 	return 0;
 }

@@ -108,6 +108,11 @@ static int create_pair(struct host_ctx *c, const struct dp_spec *s, bool probe, 
 			}
 		}
 		link_veth_add(&c->hb, s->host_if, dp_host_mac, s->pod_if, s->pod_nsfd, s->pod_mac);
+		/* The kernel ignores IFLA_IFALIAS when it creates a link. Set in
+		 * the same sendmsg, the alias cannot be separated from the
+		 * creation by a kill: the kernel handles the whole batch before
+		 * the process can be stopped. */
+		link_set(&c->hb, 0, s->host_if, &(struct link_conf){ .alias = s->alias });
 		link_get(&c->hb, 0, s->host_if, &c->hlink);
 		r = nlbatch_run(&c->hb, err);
 		if (r == 0 && c->hlink.found)
@@ -127,7 +132,9 @@ static int create_pair(struct host_ctx *c, const struct dp_spec *s, bool probe, 
 			return err_set(err, RIVET_ERR_IFNAME_TAKEN, EEXIST,
 				       "interface %s already exists in the pod's network namespace; "
 				       "choose another CNI_IFNAME or remove it", s->pod_if);
-		if (strcmp(stale.alias, s->alias))
+		/* An unnamed link of our derived name is our own, left by an ADD
+		 * killed before rivet named links in the creating batch. */
+		if (stale.alias[0] && strcmp(stale.alias, s->alias))
 			return err_set(err, RIVET_ERR_HOSTVETH_TAKEN, EEXIST,
 				       "host interface %s exists and is not this attachment's (alias \"%s\"); "
 				       "remove it if it is stale", s->host_if, stale.alias);
@@ -203,7 +210,7 @@ static void host_batch(struct host_ctx *c, const struct dp_spec *s, const struct
 {
 	bool v4 = has_family(s, AF_INET), v6 = has_family(s, AF_INET6);
 	struct link_conf conf = {
-		.mtu = st->mtu, .alias = s->alias, .ipv4_router = true, .ipv6_no_auto_ll = v6,
+		.mtu = st->mtu, .ipv4_router = true, .ipv6_no_auto_ll = v6,
 	};
 	struct rv_prefix ll = { .ip = datapath_gateway(AF_INET6), .len = 64 };
 	int idx = st->host_ifindex;
@@ -410,7 +417,7 @@ int datapath_del(const char *host_if, const char *alias, struct rv_err *err)
 	link_get(&b, 0, host_if, &link);
 	r = nlbatch_run(&b, err);
 	if (r == 0 && link.found) {
-		if (alias && strcmp(link.alias, alias)) {
+		if (alias && link.alias[0] && strcmp(link.alias, alias)) {
 			log_warn("leaving %s alone: it belongs to \"%s\", not to this attachment",
 				 host_if, link.alias);
 		} else {

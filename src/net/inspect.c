@@ -377,11 +377,22 @@ int datapath_list(const char *network,
 		const char *alias = rtnl_link_get_ifalias(l);
 		char id[256], ifname[32], net[256];
 
+		const char *name = rtnl_link_get_name(l);
+
+		/* Unnamed, with rivet's form of name: left by an ADD killed
+		 * before it could name the link (older rivets named it in a
+		 * later batch). It belongs to no network; GC decides. */
+		if ((!alias || !*alias) && name && strlen(name) == 15 &&
+		    !strncmp(name, DP_HOST_PREFIX, strlen(DP_HOST_PREFIX)) &&
+		    strspn(name + 3, "0123456789abcdef") == 12) {
+			r = fn(name, NULL, NULL, ctx);
+			continue;
+		}
 		if (!alias || strncmp(alias, DP_ALIAS_PREFIX, strlen(DP_ALIAS_PREFIX)) ||
 		    sscanf(alias + strlen(DP_ALIAS_PREFIX), "%255s %31s %255s", id, ifname, net) != 3 ||
 		    strcmp(net, network))
 			continue;
-		r = fn(rtnl_link_get_name(l), id, ifname, ctx);
+		r = fn(name, id, ifname, ctx);
 	}
 	nl_cache_free(links);
 	nl_socket_free(sk);

@@ -130,7 +130,9 @@ void link_set(struct nlbatch *b, int ifindex, const char *name, const struct lin
 	ifi = nlbatch_add(b, RTM_NEWLINK, 0, sizeof(*ifi), "configure %s%s", name,
 			   c->up ? " and bring it up" : "");
 	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
+	ifi->ifi_index = ifindex > 0 ? ifindex : 0;
+	if (ifindex <= 0)
+		mnl_attr_put_strz(nlbatch_msg_hdr(b), IFLA_IFNAME, name);
 	if (c->up) {
 		ifi->ifi_flags = IFF_UP;
 		ifi->ifi_change = IFF_UP;

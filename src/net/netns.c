@@ -30,7 +30,9 @@ int netns_open(const char *path, bool allow_self, int *out, struct rv_err *err)
 	struct statfs sfs;
 	int fd, e;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO planted as CNI_NETNS must not hang rivet; nsfs
+	 * files ignore the flag. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		e = errno;
 		if (e == ENOENT)

@@ -72,7 +72,7 @@ void nlbatch_init(struct nlbatch *b, struct nlconn *nl, char *buf)
 {
 	b->nl = nl;
 	b->buf = buf;
-	b->len = b->sent = 0;
+	b->len = b->sent = b->zeroed = 0;
 	b->open = NULL;
 	b->n = 0;
 	b->failed = -1;
@@ -102,6 +102,15 @@ void *nlbatch_add(struct nlbatch *b, uint16_t type, uint16_t flags, size_t hdrle
 	if (b->n >= NLBATCH_MAX || b->len + 2048 > NLBATCH_BUF) {
 		fprintf(stderr, "rivet: netlink batch overflow (bug)\n");
 		abort();
+	}
+	/* libmnl leaves attribute padding as it finds it; the kernel must not
+	 * be sent stale stack bytes. Zero each message's room once, as the
+	 * batch first reaches it, rather than the whole buffer up front. */
+	if (b->zeroed < b->len + 2048) {
+		size_t from = b->zeroed > b->len ? b->zeroed : b->len;
+
+		memset(b->buf + from, 0, b->len + 2048 - from);
+		b->zeroed = b->len + 2048;
 	}
 	nlh = mnl_nlmsg_put_header(b->buf + b->len);
 	nlh->nlmsg_type = type;

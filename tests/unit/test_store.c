@@ -792,7 +792,7 @@ static void test_symlink_lock_not_followed(void **state)
 	assert_int_equal(symlink("../victim", tu_path(p, sizeof(p), "%s/lock", c->net)), 0);
 	assert_int_equal(ipam_store_open(&s, c->dir, NET, true, true, &err), 0);
 	assert_true(ipam_store_lock(&s, 500, NULL, &err) < 0);
-	assert_err(err, CNI_ERR_IO, "cannot open its lock file");
+	assert_err(err, RIVET_ERR_STORE, "its lock is not a regular file");
 	ipam_store_close(&s);
 	/* The dangling target was not created. */
 	assert_false(tu_exists(victim));
@@ -812,7 +812,8 @@ static void test_symlink_index_dirs_not_followed(void **state)
 	assert_int_equal(symlink("../evil", tu_path(p, sizeof(p), "%s/.rivet", c->net)), 0);
 	assert_int_equal(ipam_store_open(&s, c->dir, NET, true, true, &err), 0);
 	assert_true(ipam_store_lock(&s, 500, NULL, &err) < 0);
-	assert_err(err, RIVET_ERR_STORE, ".rivet is not a directory");
+	/* Refused on the way to .rivet/boot-<id>, whichever part is the link. */
+	assert_err(err, RIVET_ERR_STORE, "is not a directory");
 	ipam_store_close(&s);
 	list_dir(evil, names, sizeof(names));
 	assert_string_equal(names, "");
@@ -824,7 +825,7 @@ static void test_symlink_index_dirs_not_followed(void **state)
 	err_clear(&err);
 	assert_int_equal(ipam_store_open(&s, c->dir, NET, true, true, &err), 0);
 	assert_true(ipam_store_lock(&s, 500, NULL, &err) < 0);
-	assert_err(err, CNI_ERR_IO, "index directory");
+	assert_err(err, RIVET_ERR_STORE, "is not a directory");
 	ipam_store_close(&s);
 	list_dir(evil, names, sizeof(names));
 	assert_string_equal(names, "");
