@@ -33,8 +33,12 @@ struct masq_spec {
  * first time (an atomic transaction; a concurrent creator simply wins). */
 int masq_add(const struct masq_spec *m, const struct rv_ip *addrs, size_t n, struct rv_err *err);
 
-/* Remove @addrs; absent elements, sets or table are fine. */
+/* Remove @addrs; absent elements, sets or table are fine. Its netlink
+ * socket stays open until masq_release() (or exit): closing it waits for
+ * the kernel to free the removed elements, which is cheaper after other
+ * work than right away. */
 int masq_del(const char *network, const struct rv_ip *addrs, size_t n, struct rv_err *err);
+void masq_release(void);
 
 /* Are all of @addrs in the network's pod sets? Code RIVET_ERR_CHECK if not. */
 int masq_check(const char *network, const struct rv_ip *addrs, size_t n, struct rv_err *err);

@@ -56,6 +56,7 @@ int cmd_del(const struct cni_env *env, struct netconf *conf, struct rv_err *err)
 			held[n++] = conf->prev_result.ips[i].address.ip;
 		(void)masq_del(conf->name, held, n, NULL);
 	}
+	masq_release();
 	if (ipam_r < 0)
 		return ipam_r;
 	if (r < 0)

@@ -448,6 +448,14 @@ int masq_add(const struct masq_spec *m, const struct rv_ip *addrs, size_t n, str
 	return r;
 }
 
+/* The socket of the last masq_del, left open (see masq_release). */
+static struct nlconn lingering;
+
+void masq_release(void)
+{
+	nlconn_close(&lingering);
+}
+
 int masq_del(const char *network, const struct rv_ip *addrs, size_t n, struct rv_err *err)
 {
 	struct txn t;
@@ -468,6 +476,13 @@ int masq_del(const char *network, const struct rv_ip *addrs, size_t n, struct rv
 			fail(err, &t, r, "remove a pod's address");
 		}
 	}
+	/* Closing a netfilter socket waits for nf_tables to free what the
+	 * transactions deleted, an RCU grace period (7 ms here); the freeing
+	 * starts at commit. Closed after the caller's other work (a veth
+	 * deletion waits for grace periods too), the wait has already passed. */
+	masq_release();
+	lingering = t.nl;
+	t.nl.sock = NULL;
 	txn_close(&t);
 	return first;
 }
