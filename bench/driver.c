@@ -16,19 +16,22 @@
  * space's high-water mark into the process's ru_maxrss, and a vfork child's
  * old address space is the driver's. So the RSS scenario execs this very
  * binary (static, tiny) in --rusage-exec mode, which forks a child whose
- * address space is almost empty and execs the plugin there; --noop measures
- * what that method itself adds.
+ * address space is almost empty (its size is measured and reported) and
+ * execs the plugin there.
  *
  * Every namespace is made here (unshare + bind mount under /run/netns, as
  * `ip netns add` does) with the run's prefix, and removed when its scenario
  * ends or at exit; bench/run.sh removes anything left if the driver dies.
- * One namespace plays the node: the driver's threads sit in it, so every
- * plugin it spawns starts there.
+ * Each plugin gets its own node namespace per scenario; the driver's thread
+ * enters it before each call, so the plugin starts there.
  *
- * Scenarios, per plugin: seq (N pods ADDed into fresh netns, then DELed),
- * par (1..16 workers ADDing, throughput, p99, distinct addresses), scale
- * (one more ADD and DEL with 0..1000 real pods on the node), rss. Results go
- * to stdout as markdown tables and to .dat files in OUTDIR for gnuplot.
+ * Scenarios: seq (N pods ADDed into fresh netns, then DELed), par (1..16
+ * workers ADDing: throughput, p99, distinct addresses), scale (more ADDs and
+ * DELs with 0..1000 real pods on the node), rss. Within seq and scale the
+ * plugins take turns call by call, and par runs every plugin at one level
+ * before the next, so that a busy spell of a shared machine lands on all of
+ * them alike. Results go to stdout as markdown tables and to .dat files in
+ * OUTDIR for gnuplot.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
