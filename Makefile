@@ -9,7 +9,8 @@
 #
 # Variables: PREFIX, DESTDIR, CNI_BIN_DIR, MANDIR, CC, V=1 (show commands),
 # SANITIZE=1 (ASan+UBSan build into build/asan), NL_STATIC=0 (link libnl
-# dynamically; see docs/performance.md for why the default links it statically).
+# dynamically; see docs/performance.md for why the default links it statically),
+# STATIC=1 (one self-contained binary, glibc included, into build/static).
 
 PREFIX      ?= /usr/local
 CNI_BIN_DIR ?= /opt/cni/bin
@@ -19,9 +20,13 @@ CC          ?= cc
 PKG_CONFIG  ?= pkg-config
 NL_STATIC   ?= 1
 SANITIZE    ?= 0
+STATIC      ?= 0
 
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 
+ifeq ($(STATIC),1)
+BUILD    ?= build/static
+endif
 ifeq ($(SANITIZE),1)
 BUILD    ?= build/asan
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -52,6 +57,17 @@ NL_LIBS     := $(shell $(PKG_CONFIG) --libs $(NL_PKGS) 2>/dev/null)
 endif
 PKG_LIBS    := $(NL_LIBS) $(shell $(PKG_CONFIG) --libs $(DYN_PKGS) 2>/dev/null) -lpthread -lm
 
+# STATIC=1: for node images that ship the binary alone, and a little faster
+# (no shared libraries to load; see docs/performance.md). It needs a static
+# archive of every library: Debian ships them for libnl and libnftnl, not for
+# libmnl and libcjson, so build those two (from their source packages or
+# upstream) and put their .pc files on PKG_CONFIG_PATH.
+ifeq ($(STATIC),1)
+PKG_LIBS    := $(shell $(PKG_CONFIG) --static --libs $(DYN_PKGS) $(NL_PKGS) 2>/dev/null) -lpthread -lm
+LDFLAGS     += -static
+STATIC_LIBS := mnl cjson nl-3 nl-route-3 nftnl c
+endif
+
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
             -Wold-style-definition -Wshadow -Wpointer-arith -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
@@ -69,6 +85,14 @@ LIB_OBJ  := $(filter-out $(BUILD)/obj/src/main.o,$(OBJ))
 all: $(BUILD)/rivet
 
 $(BUILD)/rivet: $(OBJ)
+	@for l in $(STATIC_LIBS); do \
+		found=$$($(CC) -print-file-name=lib$$l.a); \
+		for d in $(patsubst -L%,%,$(filter -L%,$(PKG_LIBS))); do \
+			[ -f "$$d/lib$$l.a" ] && found=$$d/lib$$l.a; done; \
+		case "$$found" in */*) ;; *) \
+		echo "STATIC=1: lib$$l.a not found. Debian ships no static libmnl or libcjson;" \
+		     "build them and add their pkg-config files to PKG_CONFIG_PATH (see README)." >&2; \
+		exit 1 ;; esac; done
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(OBJ) $(PKG_LIBS)
 

@@ -43,6 +43,13 @@ mkdir "$TMP/bin"
 cp build/rivet "$TMP/bin/rivet"
 cp $OUT/rivet-nl-shared/rivet "$TMP/bin/rivet-nl-shared"
 cp $OUT/floor $OUT/floor-static $OUT/floor-libs $OUT/floor-otrunc "$TMP/bin/"
+# A STATIC=1 build, when one has been made (it needs static libmnl and
+# libcjson, which Debian does not ship: see the README).
+static=()
+if [ -x build/static/rivet ]; then
+	cp build/static/rivet "$TMP/bin/rivet-static"
+	static=(--plugin rivet-static="$TMP/bin/rivet-static" --type rivet --only seq)
+fi
 
 quick=()
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
@@ -62,7 +69,8 @@ $OUT/driver "${quick[@]}" --prefix "$RUN" --tmp "$TMP" --out "$OUT" --cni-path "
 	--plugin rivet-nl-shared="$TMP/bin/rivet-nl-shared" --type rivet --only seq \
 	--plugin floor-static="$TMP/bin/floor-static" --type floor --only seq \
 	--plugin floor-libs="$TMP/bin/floor-libs" --type floor --only seq \
-	--plugin floor-otrunc="$TMP/bin/floor-otrunc" --type floor --only seq |
+	--plugin floor-otrunc="$TMP/bin/floor-otrunc" --type floor --only seq \
+	"${static[@]}" |
 	tee $OUT/last-run.md
 
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

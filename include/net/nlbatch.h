@@ -3,8 +3,9 @@
  * rtnetlink requests through libmnl, sent in batches.
  *
  * A batch is a run of requests written into one buffer and sent with one
- * sendmsg(2); the kernel handles them in order and acknowledges each, and
- * nlbatch_run() collects the acknowledgements (and the replies of GET
+ * sendmsg(2); the kernel handles them in order, answers each failure, and
+ * acknowledges the last request, so one acknowledgement says all before it
+ * succeeded. nlbatch_run() collects the answers (and the replies of GET
  * requests) and reports the first failure with the request's own
  * description and the kernel's extended-ACK text. Requests in a batch may
  * depend on earlier ones (a route on a link the batch brought up): the kernel
@@ -67,6 +68,8 @@ struct nlbatch {
 	size_t sent;		/* bytes already handed to the kernel */
 	size_t zeroed;		/* bytes of buf known to be zero past len */
 	struct nlmsghdr *open;	/* the message being filled */
+	struct nlmsghdr *last;	/* the last message closed */
+	uint32_t fence;		/* seq of the last request sent, the one acknowledged */
 	unsigned n;
 	struct nlbatch_req req[NLBATCH_MAX];
 	int failed;		/* index of the first failed request, or -1 */
@@ -76,8 +79,7 @@ struct nlbatch {
 /* @buf must hold NLBATCH_BUF bytes and outlive the batch. */
 void nlbatch_init(struct nlbatch *b, struct nlconn *nl, char *buf);
 
-/* Start a request of @type with @flags (NLM_F_REQUEST and NLM_F_ACK are
- * added) and an extra header of @hdrlen zeroed bytes, which the function
+/* Start a request of @type with @flags (NLM_F_REQUEST is added) and an extra header of @hdrlen zeroed bytes, which the function
  * returns for the caller to fill; attributes then go in with mnl_attr_put*
  * on nlbatch_msg_hdr(). */
 void *nlbatch_add(struct nlbatch *b, uint16_t type, uint16_t flags, size_t hdrlen,

@@ -261,7 +261,8 @@ static bool split_key(char *key, char **ifname, unsigned *set)
 /* The address index entry @key in @idxfd records, if, and only if, that
  * address's reservation is still the attachment's: for a hard link, the
  * network directory's file of that address must be the very same inode;
- * for the symlink form, a file naming (@id, @ifname). 0 or -ENOENT. */
+ * for the symlink form, a file naming (@id, @ifname). 0; -ENOENT when there
+ * is no entry; -ESTALE when there is one that does not hold. */
 static int index_resolve(struct ipam_store *s, int idxfd, const char *key, const char *id,
 			 const char *ifname, struct rv_ip *out)
 {
@@ -269,20 +270,20 @@ static int index_resolve(struct ipam_store *s, int idxfd, const char *key, const
 	struct stat a, b;
 	struct ipam_owner o;
 	ssize_t n;
-	int fd, r = -ENOENT;
+	int fd, r = -ESTALE;
 
 	fd = openat(idxfd, key, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno != ELOOP)
-			return -ENOENT;
+			return errno == ENOENT ? -ENOENT : -ESTALE;
 		n = readlinkat(idxfd, key, buf, sizeof(buf) - 1);
 		if (n <= 6)
-			return -ENOENT;
+			return -ESTALE;
 		buf[n] = '\0';
 		if (strncmp(buf, "../../", 6) || ip_parse(buf + 6, out) < 0 ||
 		    strcmp(ip_fmt(out, canon), buf + 6))
-			return -ENOENT;
-		return read_owner_at(s->dirfd, canon, &o) == 0 && owned_by(&o, id, ifname, false) ? 0 : -ENOENT;
+			return -ESTALE;
+		return read_owner_at(s->dirfd, canon, &o) == 0 && owned_by(&o, id, ifname, false) ? 0 : -ESTALE;
 	}
 	n = fgetxattr(fd, XATTR_IP, buf, sizeof(buf) - 1);
 	if (n > 0) {
@@ -516,16 +517,18 @@ static void index_add(struct ipam_store *s, const char *key, const char *name, b
 {
 	char target[IP_STRLEN + 8], held_name[IP_STRLEN];
 	struct rv_ip held;
+	int r;
 
 	/* The attachment already holds another address of this set (a retried
 	 * ADD that asked for a different one). An entry can name only one, so
 	 * it names none: release then reads every file and finds both. */
-	if (index_resolve(s, s->bootfd, key, id, ifname, &held) == 0 &&
-	    strcmp(ip_fmt(&held, held_name), name)) {
+	r = index_resolve(s, s->bootfd, key, id, ifname, &held);
+	if (r == 0 && strcmp(ip_fmt(&held, held_name), name)) {
 		unlinkat(s->bootfd, key, 0);
 		return;
 	}
-	unlinkat(s->bootfd, key, 0);	/* a stale entry of this attachment */
+	if (r != -ENOENT)
+		unlinkat(s->bootfd, key, 0);	/* a stale entry of this attachment */
 	if (hardlink && link_tmpfile(s, s->bootfd, key) == 0)
 		return;
 	snprintf(target, sizeof(target), "../../%s", name);
@@ -616,14 +619,16 @@ int ipam_store_lookup(struct ipam_store *s, const char *id, const char *ifname, 
 		      struct rv_ip *out)
 {
 	char key[300];
+	int r;
 
 	if (s->bootfd < 0 || index_key(key, sizeof(key), id, ifname, set) < 0)
 		return -ENOENT;
-	if (index_resolve(s, s->bootfd, key, id, ifname, out) == 0)
+	r = index_resolve(s, s->bootfd, key, id, ifname, out);
+	if (r == 0)
 		return 0;
-	/* Stale (the reservation was released behind the index's back) or
-	 * absent: either way there is nothing to keep. */
-	unlinkat(s->bootfd, key, 0);
+	/* Stale: the reservation was released behind the index's back. */
+	if (r == -ESTALE)
+		unlinkat(s->bootfd, key, 0);
 	return -ENOENT;
 }
 

@@ -73,7 +73,8 @@ void nlbatch_init(struct nlbatch *b, struct nlconn *nl, char *buf)
 	b->nl = nl;
 	b->buf = buf;
 	b->len = b->sent = b->zeroed = 0;
-	b->open = NULL;
+	b->open = b->last = NULL;
+	b->fence = 0;
 	b->n = 0;
 	b->failed = -1;
 	b->complete = false;
@@ -82,6 +83,7 @@ void nlbatch_init(struct nlbatch *b, struct nlconn *nl, char *buf)
 static void close_open(struct nlbatch *b)
 {
 	if (b->open) {
+		b->last = b->open;
 		b->len += NLMSG_ALIGN(b->open->nlmsg_len);
 		b->open = NULL;
 	}
@@ -114,7 +116,9 @@ void *nlbatch_add(struct nlbatch *b, uint16_t type, uint16_t flags, size_t hdrle
 	}
 	nlh = mnl_nlmsg_put_header(b->buf + b->len);
 	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	/* No NLM_F_ACK: only a send's last request asks for one (see
+	 * nlbatch_send); failures are answered whatever the flag says. */
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
 	nlh->nlmsg_seq = ++b->nl->seq;
 	b->open = nlh;
 
@@ -150,6 +154,11 @@ int nlbatch_send(struct nlbatch *b, struct rv_err *err)
 	close_open(b);
 	if (b->len == b->sent)
 		return 0;
+	/* The kernel handles requests in order and answers every failure, so
+	 * one acknowledgement, for the last, says all before it succeeded:
+	 * one datagram to read instead of one per request. */
+	b->last->nlmsg_flags |= NLM_F_ACK;
+	b->fence = b->last->nlmsg_seq;
 	r = mnl_socket_sendto(b->nl->sock, b->buf + b->sent, b->len - b->sent);
 	if (r < 0)
 		return err_set(err, RIVET_ERR_NETLINK, errno, "cannot send to netlink: %s", strerror(errno));
@@ -182,7 +191,14 @@ static void read_ext_ack(const struct nlmsghdr *nlh, struct nlbatch_req *req)
 	}
 }
 
-static void handle(struct nlbatch *b, const struct nlmsghdr *nlh, unsigned *pending)
+/* Everything up to and including @req is answered. */
+static void done_through(struct nlbatch *b, const struct nlbatch_req *req)
+{
+	for (struct nlbatch_req *r = b->req; r <= req; r++)
+		r->done = true;
+}
+
+static void handle(struct nlbatch *b, const struct nlmsghdr *nlh)
 {
 	struct nlbatch_req *req = find_req(b, nlh->nlmsg_seq);
 
@@ -196,12 +212,12 @@ static void handle(struct nlbatch *b, const struct nlmsghdr *nlh, unsigned *pend
 		if (e->error)
 			read_ext_ack(nlh, req);
 		req->done = true;
-		(*pending)--;
+		if (req->seq == b->fence)
+			done_through(b, req);
 		break;
 	}
 	case NLMSG_DONE:
 		req->done = true;
-		(*pending)--;
 		break;
 	case NLMSG_NOOP:
 	case NLMSG_OVERRUN:
@@ -231,12 +247,9 @@ static bool tolerated(const struct nlbatch_req *req)
 int nlbatch_wait(struct nlbatch *b, struct rv_err *err)
 {
 	char buf[16384] __attribute__((aligned(8)));
-	unsigned pending = 0;
+	const struct nlbatch_req *fence = find_req(b, b->fence);
 
-	for (unsigned i = 0; i < b->n; i++)
-		if (!b->req[i].done)
-			pending++;
-	while (pending) {
+	while (fence && !fence->done) {
 		ssize_t len = mnl_socket_recvfrom(b->nl->sock, buf, sizeof(buf));
 		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
 		int left = (int)len;
@@ -248,7 +261,7 @@ int nlbatch_wait(struct nlbatch *b, struct rv_err *err)
 				       strerror(errno));
 		}
 		for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
-			handle(b, nlh, &pending);
+			handle(b, nlh);
 	}
 	b->complete = true;
 	b->failed = -1;
