@@ -40,7 +40,10 @@ int nlconn_open(struct nlconn *nl, int bus, int nsfd, struct rv_err *err);
 int nlconn_adopt(struct nlconn *nl, int fd, struct rv_err *err);
 void nlconn_close(struct nlconn *nl);
 
-#define NLBATCH_MAX 48
+/* The largest batch is the pod's: lo, up to 16 addresses, MTU and up, two
+ * neighbours, three gateway routes, up to 32 IPAM routes, a read back:
+ * 56. The command layer bounds addresses and routes to keep it so. */
+#define NLBATCH_MAX 64
 #define NLBATCH_BUF 32768
 
 /* Errors a request may meet without failing the batch. */
@@ -58,7 +61,6 @@ struct nlbatch_req {
 	mnl_cb_t cb;		/* for replies to a GET, may be NULL */
 	void *data;
 	char what[96];		/* what the request does, for messages */
-	char ext[160];		/* the kernel's extended ACK message */
 };
 
 struct nlbatch {
@@ -74,6 +76,9 @@ struct nlbatch {
 	struct nlbatch_req req[NLBATCH_MAX];
 	int failed;		/* index of the first failed request, or -1 */
 	bool complete;		/* all acknowledged: the next add starts afresh */
+	/* The kernel's extended-ACK text of the first request that failed in
+	 * earnest; one per batch, as only that failure is ever reported. */
+	char ext[160];
 };
 
 /* @buf must hold NLBATCH_BUF bytes and outlive the batch. */

@@ -80,7 +80,13 @@ static int from_delegate(const struct netconf *conf, struct attach_ipam *out, st
 	r = cni_result_decode(run.out, run.len, &out->delegated, err);
 	if (r < 0)
 		goto out;
-	for (size_t i = 0; i < out->delegated.n_ips && out->n < ATTACH_MAX_ADDRS; i++) {
+	if (out->delegated.n_ips > ATTACH_MAX_ADDRS) {
+		r = err_set(err, RIVET_ERR_DELEGATE, E2BIG, "ipam plugin %s returned %zu addresses; rivet supports up to %d",
+			    conf->ipam.type, out->delegated.n_ips, ATTACH_MAX_ADDRS);
+		(void)attach_delegate(NULL, conf, "DEL", NULL);
+		goto out;
+	}
+	for (size_t i = 0; i < out->delegated.n_ips; i++) {
 		struct ipam_lease *l = &out->leases[out->n++];
 
 		l->addr = out->delegated.ips[i].address;
@@ -122,6 +128,11 @@ int attach_ipam_add(struct attach *a, const struct netconf *conf, struct attach_
 		attach_ipam_undo(a, conf, out);
 		return err_set(err, RIVET_ERR_DELEGATE, EINVAL, "ipam plugin %s returned no IP address",
 			       conf->ipam.type);
+	}
+	if (out->n_routes > ATTACH_MAX_ROUTES) {
+		attach_ipam_undo(a, conf, out);
+		return err_set(err, CNI_ERR_CONFIG, E2BIG, "ipam gives %zu routes; rivet supports up to %d",
+			       out->n_routes, ATTACH_MAX_ROUTES);
 	}
 	return 0;
 }

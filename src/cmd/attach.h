@@ -17,8 +17,10 @@
 #include "net/masq.h"
 #include "util/err.h"
 
-/* A pod has one address per range set; rivet accepts this many sets. */
+/* A pod has one address per range set; rivet accepts this many sets, and
+ * this many routes from IPAM (the pod's netlink batch is sized for both). */
 #define ATTACH_MAX_ADDRS 16
+#define ATTACH_MAX_ROUTES 32
 
 struct attach {
 	char host_if[16];

@@ -78,6 +78,7 @@ void nlbatch_init(struct nlbatch *b, struct nlconn *nl, char *buf)
 	b->n = 0;
 	b->failed = -1;
 	b->complete = false;
+	b->ext[0] = '\0';
 }
 
 static void close_open(struct nlbatch *b)
@@ -175,7 +176,22 @@ static struct nlbatch_req *find_req(struct nlbatch *b, uint32_t seq)
 	return &b->req[seq - first];
 }
 
-static void read_ext_ack(const struct nlmsghdr *nlh, struct nlbatch_req *req)
+static bool tolerated(const struct nlbatch_req *req)
+{
+	int e = -req->error;
+
+	if (!e)
+		return true;
+	if ((req->ok & NLB_OK_EXIST) && e == EEXIST)
+		return true;
+	if ((req->ok & NLB_OK_NOENT) && (e == ENOENT || e == ENODEV || e == ESRCH))
+		return true;
+	if ((req->ok & NLB_OK_UNREACH) && (e == ENETUNREACH || e == EHOSTUNREACH))
+		return true;
+	return false;
+}
+
+static void read_ext_ack(const struct nlmsghdr *nlh, struct nlbatch *b)
 {
 	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *a;
@@ -187,7 +203,7 @@ static void read_ext_ack(const struct nlmsghdr *nlh, struct nlbatch_req *req)
 		off += e->msg.nlmsg_len - sizeof(e->msg);
 	mnl_attr_for_each(a, nlh, off) {
 		if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG && mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
-			snprintf(req->ext, sizeof(req->ext), "%s", mnl_attr_get_str(a));
+			snprintf(b->ext, sizeof(b->ext), "%s", mnl_attr_get_str(a));
 	}
 }
 
@@ -209,8 +225,8 @@ static void handle(struct nlbatch *b, const struct nlmsghdr *nlh)
 		const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
 
 		req->error = e->error;
-		if (e->error)
-			read_ext_ack(nlh, req);
+		if (e->error && !tolerated(req) && !b->ext[0])
+			read_ext_ack(nlh, b);
 		req->done = true;
 		if (req->seq == b->fence)
 			done_through(b, req);
@@ -227,21 +243,6 @@ static void handle(struct nlbatch *b, const struct nlmsghdr *nlh)
 			req->cb(nlh, req->data);
 		break;
 	}
-}
-
-static bool tolerated(const struct nlbatch_req *req)
-{
-	int e = -req->error;
-
-	if (!e)
-		return true;
-	if ((req->ok & NLB_OK_EXIST) && e == EEXIST)
-		return true;
-	if ((req->ok & NLB_OK_NOENT) && (e == ENOENT || e == ENODEV || e == ESRCH))
-		return true;
-	if ((req->ok & NLB_OK_UNREACH) && (e == ENETUNREACH || e == EHOSTUNREACH))
-		return true;
-	return false;
 }
 
 int nlbatch_wait(struct nlbatch *b, struct rv_err *err)
@@ -272,8 +273,8 @@ int nlbatch_wait(struct nlbatch *b, struct rv_err *err)
 			continue;
 		b->failed = (int)i;
 		err_set(err, RIVET_ERR_NETLINK, -req->error, "%s: %s", req->what, strerror(-req->error));
-		if (req->ext[0])
-			err_details(err, "kernel: %s", req->ext);
+		if (b->ext[0])
+			err_details(err, "kernel: %s", b->ext);
 		return req->error;
 	}
 	return 0;

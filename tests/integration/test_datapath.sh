@@ -343,4 +343,23 @@ test_pod_mac_from_capability_or_cni_args() {
 	assert_contains "$(echo "$OUT" | jq -r .msg)" "not a unicast MAC"
 }
 
+test_ipam_routes_up_to_the_bound() {
+	local host pod dir conf routes
+	mk_host host; mk_pod pod; mk_dir dir
+	routes=$(for i in $(seq 1 32); do printf '{"dst":"198.19.%d.0/24"},' "$i"; done | sed 's/,$//')
+	conf=$(mk_conf routes "$dir" | jq -c --argjson r "[$routes]" '.ipam.routes = $r')
+	cni ADD "$host" "$pod" c1 eth0 "$conf"
+	assert_rc 0
+	assert_eq "$(ip -n "$pod" route show | grep -c 'via 169.254.1.1')" 33 "pod routes via the gateway"
+	assert_json '.routes | length' 33
+	# One more is refused, before anything is made.
+	routes="$routes,{\"dst\":\"198.19.99.0/24\"}"
+	mk_pod pod
+	cni ADD "$host" "$pod" c2 eth0 "$(mk_conf routes "$dir" | jq -c --argjson r "[$routes]" '.ipam.routes = $r')"
+	assert_cni_error 7
+	assert_contains "$(echo "$OUT" | jq -r .msg)" "rivet supports up to 32"
+	assert_eq "$(host_ends "$host" | grep -c .)" 1 "host ends"
+	assert_eq "$(ls "$dir/routes" | grep -c '^198')" 1 "reservations"
+}
+
 run_tests
