@@ -9,9 +9,10 @@
  * needed, and it is what a dead pod loses first (deleting a netns deletes
  * the veth). The store is read and changed only through ipam/store.h, so
  * files written by the reference host-local are read exactly as rivet's
- * own. This file owns the argv parsing, the table and the JSON these
- * commands print; it writes stdout itself (main.c prints nothing for it).
- * The JSON is built by hand here because cJSON belongs to the cni layer.
+ * own. This file owns the argv parsing and the table these commands print,
+ * and hands plain rows to cni/report.h for --json; it writes stdout itself
+ * (these are a person's commands, not a runtime's: main.c prints nothing
+ * for them).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cni/report.h"
 #include "cni/env.h"
 #include "ipam/store.h"
 #include "net/datapath.h"
@@ -281,7 +283,7 @@ static void table_row(const struct entry *e, struct widths w, time_t now, const 
 {
 	char a[IP_STRLEN], age[32], id[256], ifn[32];
 
-	printf("%s%-*s  %-*s  %-15s  %-7s  %-8s  %s\n", lead, w.addr, ip_fmt(&e->ip, a), w.ifname,
+	fprintf(stdout, "%s%-*s  %-*s  %-15s  %-7s  %-8s  %s\n", lead, w.addr, ip_fmt(&e->ip, a), w.ifname,
 	       e->owner.ifname[0] ? printable(e->owner.ifname, ifn, sizeof(ifn)) : "-",
 	       e->host_if[0] ? e->host_if : "-", state_names[e->state],
 	       fmt_age(e, now, age, sizeof(age)), printable(e->owner.container_id, id, sizeof(id)));
@@ -289,7 +291,7 @@ static void table_row(const struct entry *e, struct widths w, time_t now, const 
 
 static void table_head(struct widths w, const char *lead)
 {
-	printf("%s%-*s  %-*s  %-15s  %-7s  %-8s  %s\n", lead, w.addr, "ADDRESS", w.ifname, "IFNAME",
+	fprintf(stdout, "%s%-*s  %-*s  %-15s  %-7s  %-8s  %s\n", lead, w.addr, "ADDRESS", w.ifname, "IFNAME",
 	       "HOST END", "STATE", "AGE", "CONTAINER");
 }
 
@@ -304,11 +306,11 @@ static void list_table(const struct opts *o, const struct entries *es, time_t no
 		table_row(&es->v[i], aw, now, "");
 		gone += es->v[i].state == HOST_GONE;
 	}
-	printf("%zu reservation%s in %s/%s", es->n, es->n == 1 ? "" : "s", o->data_dir, o->network);
+	fprintf(stdout, "%zu reservation%s in %s/%s", es->n, es->n == 1 ? "" : "s", o->data_dir, o->network);
 	if (gone)
-		printf("; %zu whose host end is gone (rivet repair %s releases %s)", gone, o->network,
+		fprintf(stdout, "; %zu whose host end is gone (rivet repair %s releases %s)", gone, o->network,
 		       gone == 1 ? "it" : "them");
-	printf("\n");
+	fprintf(stdout, "\n");
 }
 
 static void repair_table(const struct opts *o, const struct entries *es, time_t now)
@@ -336,7 +338,7 @@ static void repair_table(const struct opts *o, const struct entries *es, time_t 
 
 		if (e->release && e->error) {
 			table_row(e, aw, now, "FAILED        ");
-			printf("              (%s)\n", strerror(-e->error));
+			fprintf(stdout, "              (%s)\n", strerror(-e->error));
 		}
 	}
 	for (size_t i = 0; i < es->n; i++) {
@@ -344,133 +346,15 @@ static void repair_table(const struct opts *o, const struct entries *es, time_t 
 
 		if (e->skip) {
 			table_row(e, aw, now, "kept          ");
-			printf("              (%s)\n", e->skip);
+			fprintf(stdout, "              (%s)\n", e->skip);
 		}
 	}
-	printf("%s %zu of %zu reservation%s in %s/%s%s\n", o->dry_run ? "would release" : "released",
+	fprintf(stdout, "%s %zu of %zu reservation%s in %s/%s%s\n", o->dry_run ? "would release" : "released",
 	       released, es->n, es->n == 1 ? "" : "s", o->data_dir, o->network,
 	       o->dry_run ? " (dry run: nothing changed)" : "");
 }
 
 /* --- JSON ------------------------------------------------------------------ */
-
-/* Length of the valid UTF-8 sequence at @s, or 0. */
-static size_t utf8_len(const unsigned char *s)
-{
-	size_t n;
-	unsigned cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and beyond U+10FFFF are not UTF-8. */
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
-/* A JSON string. File content is untrusted bytes: control characters are
- * escaped and invalid UTF-8 becomes U+FFFD, so the output always parses. */
-static void json_str(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	putchar('"');
-	while (*p) {
-		size_t n = utf8_len(p);
-
-		if (*p == '"' || *p == '\\') {
-			printf("\\%c", *p);
-		} else if (*p == '\n') {
-			fputs("\\n", stdout);
-		} else if (*p == '\r') {
-			fputs("\\r", stdout);
-		} else if (*p == '\t') {
-			fputs("\\t", stdout);
-		} else if (*p < 0x20 || *p == 0x7f) {
-			printf("\\u%04x", *p);
-		} else if (n == 0) {
-			fputs("\\ufffd", stdout);
-			n = 1;
-		} else {
-			fwrite(p, 1, n, stdout);
-		}
-		p += n ? n : 1;
-	}
-	putchar('"');
-}
-
-static void json_entry(const struct entry *e, time_t now, bool repair)
-{
-	char a[IP_STRLEN], since[32];
-	struct tm tm;
-	time_t t = e->owner.since;
-
-	printf("{\"ip\":\"%s\",\"containerID\":", ip_fmt(&e->ip, a));
-	json_str(e->owner.container_id);
-	printf(",\"ifname\":");
-	json_str(e->owner.ifname);
-	printf(",\"hostInterface\":");
-	if (e->host_if[0])
-		json_str(e->host_if);
-	else
-		printf("null");
-	printf(",\"hostInterfaceExists\":%s,\"state\":\"%s\"",
-	       e->state == HOST_PRESENT ? "true" : e->state == HOST_GONE ? "false" : "null",
-	       state_names[e->state]);
-	if (t && gmtime_r(&t, &tm) && strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm))
-		printf(",\"since\":\"%s\",\"ageSeconds\":%ld", since, age_of(e, now));
-	else
-		printf(",\"since\":null,\"ageSeconds\":null");
-	if (repair && e->skip) {
-		printf(",\"reason\":");
-		json_str(e->skip);
-	}
-	if (repair && e->error) {
-		printf(",\"error\":");
-		json_str(strerror(-e->error));
-	}
-	putchar('}');
-}
-
-static void json_head(const struct opts *o)
-{
-	printf("{\"network\":");
-	json_str(o->network);
-	printf(",\"dataDir\":");
-	json_str(o->data_dir);
-}
-
-/* One array of the entries @pick selects. */
-static void json_array(const char *key, const struct entries *es, time_t now, bool repair,
-		       bool (*pick)(const struct entry *))
-{
-	bool first = true;
-
-	printf(",\"%s\":[", key);
-	for (size_t i = 0; i < es->n; i++) {
-		if (!pick(&es->v[i]))
-			continue;
-		if (!first)
-			putchar(',');
-		first = false;
-		json_entry(&es->v[i], now, repair);
-	}
-	putchar(']');
-}
 
 static bool pick_all(const struct entry *e)
 {
@@ -493,22 +377,72 @@ static bool pick_skipped(const struct entry *e)
 	return e->skip != NULL;
 }
 
-static void list_json(const struct opts *o, const struct entries *es, time_t now)
+/* The rows @pick selects, for the cni layer's encoder. The strings point
+ * into @es and @text (one IP_STRLEN slot per entry); the array is the
+ * caller's to free. */
+static struct report_row *rows_of(const struct entries *es, bool (*pick)(const struct entry *),
+				  time_t now, char (*text)[IP_STRLEN], size_t *n)
 {
-	json_head(o);
-	json_array("reservations", es, now, false, pick_all);
-	printf("}\n");
+	struct report_row *rows = calloc(es->n + 1, sizeof(*rows));
+
+	*n = 0;
+	for (size_t i = 0; rows && i < es->n; i++) {
+		const struct entry *e = &es->v[i];
+
+		if (!pick(e))
+			continue;
+		rows[(*n)++] = (struct report_row){
+			.ip = ip_fmt(&e->ip, text[i]),
+			.container_id = e->owner.container_id,
+			.ifname = e->owner.ifname,
+			.host_if = e->host_if[0] ? e->host_if : NULL,
+			.host_exists = e->state == HOST_PRESENT ? 1 : e->state == HOST_GONE ? 0 : -1,
+			.state = state_names[e->state],
+			.since = e->owner.since,
+			.age = age_of(e, now),
+			.reason = e->skip,
+			.error = e->error ? strerror(-e->error) : NULL,
+		};
+	}
+	return rows;
 }
 
-static void repair_json(const struct opts *o, const struct entries *es, time_t now)
+static int print_json(const struct opts *o, const struct entries *es, time_t now)
 {
-	json_head(o);
-	printf(",\"dryRun\":%s,\"checked\":%zu", o->dry_run ? "true" : "false", es->n);
+	static const struct {
+		const char *key;
+		bool (*pick)(const struct entry *);
+	} list[] = { { "reservations", pick_all } },
+	  repair[] = { { "released", pick_released }, { "skipped", pick_skipped }, { "failed", pick_failed } };
+	struct report_section sections[3];
+	struct report r = {
+		.network = o->network, .data_dir = o->data_dir, .repair = o->repair,
+		.dry_run = o->dry_run, .checked = es->n, .sections = sections,
+	};
+	char (*text)[IP_STRLEN] = calloc(es->n + 1, IP_STRLEN);
+	char *out = NULL;
+	int status = 1;
+
 	/* With --dry-run, "released" lists what a real run would release. */
-	json_array("released", es, now, true, pick_released);
-	json_array("skipped", es, now, true, pick_skipped);
-	json_array("failed", es, now, true, pick_failed);
-	printf("}\n");
+	r.n_sections = o->repair ? 3 : 1;
+	for (size_t i = 0; i < r.n_sections; i++) {
+		sections[i].key = o->repair ? repair[i].key : list[i].key;
+		sections[i].rows = text ? rows_of(es, o->repair ? repair[i].pick : list[i].pick, now, text,
+						  &sections[i].n) : NULL;
+		if (!sections[i].rows)
+			r.n_sections = i;
+	}
+	if (text && r.n_sections == (o->repair ? 3u : 1u) && (out = cni_report_encode(&r))) {
+		fputs(out, stdout);
+		status = 0;
+	} else {
+		fprintf(stderr, "rivet: out of memory\n");
+	}
+	for (size_t i = 0; i < r.n_sections; i++)
+		free((void *)sections[i].rows);
+	free(text);
+	free(out);
+	return status;
 }
 
 /* --- the commands ---------------------------------------------------------- */
@@ -630,12 +564,10 @@ int cmd_admin(int argc, char **argv)
 		free(es.v);
 		return 1;
 	}
-	if (o.repair && o.json)
-		repair_json(&o, &es, now);
+	if (o.json)
+		status = print_json(&o, &es, now) ? 1 : status;
 	else if (o.repair)
 		repair_table(&o, &es, now);
-	else if (o.json)
-		list_json(&o, &es, now);
 	else
 		list_table(&o, &es, now);
 	if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -137,7 +137,7 @@ char *ip_fmt(const struct rv_ip *ip, char *buf)
 		}
 		if (i > 0 && i != best + best_len)
 			*p++ = ':';
-		p += sprintf(p, "%x", w[i]);
+		p += snprintf(p, (size_t)(buf + IP_STRLEN - p), "%x", w[i]);
 	}
 	*p = '\0';
 	return buf;
