@@ -3,9 +3,10 @@
  * ADD and DEL of the /32 topology (see datapath.h), in as few netlink round
  * trips as the kernel allows:
  *
- *   host batch 1   [route lookups for the MTU] create veth, read host end
+ *   host batch 1   [route lookups for the MTU] create veth, name it
+ *                  (alias), read host end
  *   (MTU only)     read the default route's device
- *   host batch 2   alias, MTU, IPv4 router settings, no auto link-local,
+ *   host batch 2   MTU, IPv4 router settings, no auto link-local,
  *                  proxy_delay, gateway link-local, up, /32 routes,
  *                  read global forwarding
  *   pod batch      lo up, addresses, MTU, up, gateway neighbours,
@@ -13,7 +14,9 @@
  *
  * Host batch 2 and the pod batch go to the kernel back to back and are
  * acknowledged together. The only files written are the IPv6 per-device
- * settings that have no netlink form, and only when the pod has IPv6.
+ * settings that have no netlink form, and only when the pod has IPv6. A
+ * batch is handled whole before the process can be killed, which is why
+ * the alias rides in the batch that creates the veth.
  */
 #include <errno.h>
 #include <linux/if.h>
