@@ -41,6 +41,15 @@ static int open_locked(const struct ipam_req *req, struct ipam_store *s, bool cr
 	return 0;
 }
 
+/* Open and lock the store only if it exists: 1 when it does not, in which
+ * case the attachment holds nothing and there is nothing to do. */
+static int open_existing(const struct ipam_req *req, struct ipam_store *s, struct rv_err *err)
+{
+	int r = open_locked(req, s, false, err);
+
+	return r == -ENOENT ? 1 : r;
+}
+
 static void describe_owner(char *buf, size_t len, const struct ipam_owner *o)
 {
 	char when[32] = "an unknown time";
@@ -225,11 +234,9 @@ int hostlocal_del(const struct ipam_req *req, struct rv_ip *out, size_t max, siz
 	int r;
 
 	*n = 0;
-	r = open_locked(req, &s, false, err);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
-		return r;
+	r = open_existing(req, &s, err);
+	if (r)
+		return r < 0 ? r : 0;
 	r = ipam_store_release(&s, req->container_id, req->ifname, (unsigned)req->conf->n_sets,
 			       out, max, n);
 	ipam_store_close(&s);
@@ -263,11 +270,9 @@ int hostlocal_find(const struct ipam_req *req, struct rv_ip *out, size_t max, si
 	int r;
 
 	*n = 0;
-	r = open_locked(req, &s, false, err);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
-		return r;
+	r = open_existing(req, &s, err);
+	if (r)
+		return r < 0 ? r : 0;
 	for (unsigned set = 0; set < req->conf->n_sets; set++) {
 		struct rv_ip ip;
 
@@ -360,11 +365,9 @@ int hostlocal_gc(const struct ipam_req *req, const struct attachment *valid, siz
 	int r;
 
 	*n = 0;
-	r = open_locked(req, &s, false, err);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
-		return r;
+	r = open_existing(req, &s, err);
+	if (r)
+		return r < 0 ? r : 0;
 	r = ipam_store_walk(&s, gc_cb, &w);
 	ipam_store_prune_index(&s);
 	ipam_store_close(&s);
