@@ -86,7 +86,7 @@ static int gc_link(const char *host_if, const char *id, const char *ifname, void
 
 int cmd_gc(const struct cni_env *env, struct netconf *conf, struct rv_err *err)
 {
-	struct rv_ip released[256], *keep = NULL;
+	struct rv_ip *keep = NULL;
 	struct rv_err first = { 0 }, e2 = { 0 };
 	struct gc_links g = { conf, 0, &e2 };
 	struct attach a;
@@ -99,13 +99,15 @@ int cmd_gc(const struct cni_env *env, struct netconf *conf, struct rv_err *err)
 	if (a.delegated) {
 		r = attach_delegate(&a, conf, "GC", &first);
 	} else {
-		r = hostlocal_gc(&a.req, conf->valid, conf->n_valid, released, 256, &n, &first);
+		r = hostlocal_gc(&a.req, conf->valid, conf->n_valid, NULL, 0, &n, &first);
 		if (n)
 			log_info("GC released %zu reservation%s", n, n == 1 ? "" : "s");
 	}
 
 	if (datapath_list(conf->name, gc_link, &g, &e2) < 0 && !first.code)
 		first = e2;
+	if (g.removed)
+		log_info("GC removed %u host end%s", g.removed, g.removed == 1 ? "" : "s");
 
 	if (conf->ip_masq && !a.delegated) {
 		/* The addresses still held by valid attachments are exactly
