@@ -53,6 +53,11 @@ int hostlocal_del(const struct ipam_req *req, struct rv_ip *out, size_t max, siz
 int hostlocal_find(const struct ipam_req *req, struct rv_ip *out, size_t max, size_t *n,
 		   struct rv_err *err);
 
+/* Every address reserved in the network, whoever holds it (for refilling
+ * masquerade sets); *@out is malloc'd, the caller frees it. A missing store
+ * gives none. */
+int hostlocal_addresses(const struct ipam_req *req, struct rv_ip **out, size_t *n, struct rv_err *err);
+
 /* Does the attachment hold @ip? 0, or -ENOENT with a message naming the
  * holder. */
 int hostlocal_holds(const struct ipam_req *req, const struct rv_ip *ip, struct rv_err *err);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * ADD: netns, then addresses, then the datapath, then masquerade, then the
- * result. Everything that can be refused without side effects (names, the
- * config, the netns) is refused before the first address is reserved; every
+ * ADD: netns, then addresses, then rivet's nftables table, then the
+ * datapath, then the pod's masquerade elements, then the result.
+ * Everything that can be refused without side effects (names, the config,
+ * the netns) is refused before the first address is reserved; every
  * step after that is undone, in reverse, if a later one fails, so a failed
  * ADD leaves no veth, route, set element or reservation behind.
  *
@@ -124,12 +125,12 @@ int cmd_add(const struct cni_env *env, struct netconf *conf, struct cni_result *
 	struct rv_ip addrs[ATTACH_MAX_ADDRS];
 	struct attach_ipam io = { 0 };
 	struct dp_state st = { 0 };
-	struct masq_spec ms;
+	struct masq_spec ms = { 0 };
 	struct attach a;
 	uint8_t mac[6];
 	char ips[256] = "";
 	int nsfd = -1, r;
-	bool have_ipam = false, have_dp = false;
+	bool have_ipam = false, have_dp = false, rebuilt;
 
 	/* The capability is the spec's way to ask for a MAC; CNI_ARGS MAC= is
 	 * what podman sends (bridge and tuning read it too). */
@@ -158,6 +159,20 @@ int cmd_add(const struct cni_env *env, struct netconf *conf, struct cni_result *
 		snprintf(ips + len, sizeof(ips) - len, "%s%s", i ? "," : "", ip_fmt(&addrs[i], buf));
 	}
 
+	/* rivet's table before the pod's link: the rule that drops what a pod
+	 * sends from addresses it does not hold must be there before the pod
+	 * can send. One read when the table already is what this config asks
+	 * (with a delegated IPAM, the pod's subnet is part of that). */
+	r = attach_masq_spec(conf, io.leases, io.n, &ms, err);
+	if (r < 0)
+		goto out;
+	r = masq_ensure(&ms, err);
+	if (r < 0)
+		goto out;
+	rebuilt = r > 0;
+	if (rebuilt)
+		log_info("brought table inet rivet up to network %s's config", conf->name);
+
 	struct dp_spec spec = {
 		.host_if = a.host_if,
 		.pod_if = env->ifname,
@@ -177,11 +192,7 @@ int cmd_add(const struct cni_env *env, struct netconf *conf, struct cni_result *
 	log_debug("%s <-> %s, MTU %u (%s)", a.host_if, env->ifname, st.mtu, st.mtu_source);
 
 	if (conf->ip_masq) {
-		r = attach_masq_spec(conf, io.leases, io.n, &ms, err);
-		if (r < 0)
-			goto out;
-		r = masq_add(&ms, addrs, io.n, err);
-		free((void *)ms.keep);
+		r = attach_masq_add(&a, &ms, addrs, io.n, rebuilt, err);
 		if (r < 0)
 			goto out;
 	}
@@ -199,6 +210,7 @@ out:
 	if (r < 0 && have_ipam)
 		attach_ipam_undo(&a, conf, &io);
 	attach_ipam_done(&io);
+	free((void *)ms.keep);
 	if (nsfd >= 0)
 		close(nsfd);
 	return r;

@@ -173,7 +173,7 @@ int attach_masq_spec(const struct netconf *conf, const struct ipam_lease *leases
 	buf = calloc(max + 1, sizeof(*buf));
 	if (!buf)
 		return err_set(err, RIVET_ERR_INTERNAL, ENOMEM, "out of memory");
-	*m = (struct masq_spec){ .network = conf->name, .keep = buf };
+	*m = (struct masq_spec){ .network = conf->name, .masquerade = conf->ip_masq, .keep = buf };
 	for (size_t i = 0; i < conf->ipam.n_sets; i++)
 		for (size_t j = 0; j < conf->ipam.sets[i].n; j++)
 			buf[m->n_keep++] = prefix_masked(&conf->ipam.sets[i].r[j].subnet);
@@ -182,4 +182,29 @@ int attach_masq_spec(const struct netconf *conf, const struct ipam_lease *leases
 	for (size_t i = 0; i < conf->n_masq_exclude; i++)
 		buf[m->n_keep++] = conf->masq_exclude[i];
 	return 0;
+}
+
+int attach_masq_add(const struct attach *a, const struct masq_spec *m, const struct rv_ip *addrs, size_t n,
+		    bool refill, struct rv_err *err)
+{
+	struct rv_err lerr = { 0 };
+	struct rv_ip *all = NULL;
+	size_t n_all = 0;
+	int r;
+
+	for (int round = 0; round < 2; round++) {
+		/* After a rebuild the pod sets may be new and empty: every
+		 * address of the network's store goes back in (this pod's is
+		 * among them). A delegated plugin's pods come back with GC. */
+		if (refill && !a->delegated && hostlocal_addresses(&a->req, &all, &n_all, &lerr) < 0)
+			log_warn("masquerade: cannot list the network's addresses to refill its sets: %s",
+				 lerr.msg);
+		r = all ? masq_add(m, all, n_all, err) : masq_add(m, addrs, n, err);
+		free(all);
+		all = NULL;
+		if (r <= 0 || refill)
+			break;
+		refill = true;	/* the sets went since masq_ensure; fill them */
+	}
+	return r < 0 ? r : 0;
 }

@@ -57,10 +57,16 @@ int attach_ipam_del(struct attach *a, const struct netconf *conf, struct rv_ip *
 int attach_delegate(const struct attach *a, const struct netconf *conf, const char *command,
 		    struct rv_err *err);
 
-/* The masquerade spec of @conf: its ranges, the subnets of @leases (with a
- * delegated IPAM the pod's subnet is known only from its result) and
- * ipMasqExclude, all of them. The caller frees m->keep. */
+/* The nftables spec of @conf: ipMasq, and the destinations kept: its
+ * ranges, the subnets of @leases (with a delegated IPAM the pod's subnet is
+ * known only from its result) and ipMasqExclude. The caller frees m->keep. */
 int attach_masq_spec(const struct netconf *conf, const struct ipam_lease *leases, size_t n_leases,
 		     struct masq_spec *m, struct rv_err *err);
+
+/* With ipMasq, put the pod's @addrs in the network's pod sets; with
+ * @refill (masq_ensure changed the table), every address of the network's
+ * store. */
+int attach_masq_add(const struct attach *a, const struct masq_spec *m, const struct rv_ip *addrs, size_t n,
+		    bool refill, struct rv_err *err);
 
 #endif

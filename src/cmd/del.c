@@ -7,7 +7,8 @@
  * Order, so that a DEL killed at any point leaves only what a second DEL
  * still finds, and so that no address is free while its route still leads
  * to the old veth: masquerade elements first (found through the
- * reservation), then the link (which takes the routes), then the
+ * reservation, and removed whether or not the config still asks for
+ * ipMasq), then the link (which takes the routes), then the
  * reservation. Releasing first would let a parallel ADD get the address
  * during the ~20 ms the kernel takes to delete the link, and fail on the
  * route that is still there (seen under a 16-worker storm). Each step that
@@ -35,9 +36,12 @@ int cmd_del(const struct cni_env *env, struct netconf *conf, struct rv_err *err)
 	r = attach_init(&a, env, conf, err);
 	if (r < 0)
 		return r;
-	if (conf->ip_masq && !a.delegated) {
-		/* Best effort: a leftover element is harmless and GC removes it;
-		 * a leftover reservation is a leaked address. */
+	if (!a.delegated) {
+		/* Whatever the config says now: ipMasq may have been switched
+		 * off since the ADD, and an element left behind would
+		 * masquerade the next pod given the address. Best effort: a
+		 * missing set is nothing to remove, and a leftover reservation
+		 * (a leaked address) is worse than a leftover element. */
 		if (hostlocal_find(&a.req, held, ATTACH_MAX_ADDRS, &n, &lerr) == 0 && n &&
 		    masq_del(conf->name, held, n < ATTACH_MAX_ADDRS ? n : ATTACH_MAX_ADDRS, &lerr) < 0)
 			log_warn("masquerade: %s", lerr.msg);
@@ -51,7 +55,7 @@ int cmd_del(const struct cni_env *env, struct netconf *conf, struct rv_err *err)
 		log_warn("IPAM release failed: %s", err->msg);
 	else if (n)
 		log_info("released %zu address%s", n, n == 1 ? "" : "es");
-	if (conf->ip_masq && a.delegated && conf->has_prev_result) {
+	if (a.delegated && conf->has_prev_result) {
 		for (size_t i = 0; i < conf->prev_result.n_ips && n < ATTACH_MAX_ADDRS; i++)
 			held[n++] = conf->prev_result.ips[i].address.ip;
 		(void)masq_del(conf->name, held, n, NULL);

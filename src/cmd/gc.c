@@ -4,7 +4,8 @@
  *
  * GC keeps exactly what the runtime lists as valid: every reservation, host
  * end and masquerade element of this network that belongs to another
- * attachment is removed. It never guesses from other signals (a missing
+ * attachment is removed, and rivet's nftables table is rebuilt for the
+ * network's config. It never guesses from other signals (a missing
  * netns, an old file): a runtime's list is the only authority, which is
  * what stops GC from ever taking a live pod's address. It continues past
  * errors and reports the first.
@@ -109,11 +110,13 @@ int cmd_gc(const struct cni_env *env, struct netconf *conf, struct rv_err *err)
 	if (g.removed)
 		log_info("GC removed %u host end%s", g.removed, g.removed == 1 ? "" : "s");
 
-	if (conf->ip_masq && !a.delegated) {
+	if (!a.delegated) {
 		/* The addresses still held by valid attachments are exactly
-		 * what the pod sets should contain. */
+		 * what the pod sets should contain; without ipMasq (switched
+		 * off since), the network's sets go. The whole of the table's
+		 * part for the network is rebuilt, whatever its state says. */
 		keep = calloc(conf->n_valid * ATTACH_MAX_ADDRS + 1, sizeof(*keep));
-		for (size_t i = 0; keep && i < conf->n_valid; i++) {
+		for (size_t i = 0; keep && conf->ip_masq && i < conf->n_valid; i++) {
 			struct ipam_req q = a.req;
 			size_t got = 0;
 

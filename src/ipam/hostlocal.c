@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -288,6 +289,52 @@ int hostlocal_find(const struct ipam_req *req, struct rv_ip *out, size_t max, si
 		ipam_store_walk(&s, find_cb, &w);
 	}
 	ipam_store_close(&s);
+	return 0;
+}
+
+struct all_walk {
+	struct rv_ip *v;
+	size_t n, cap;
+};
+
+static int all_cb(const struct rv_ip *ip, const struct ipam_owner *o, void *ctx)
+{
+	struct all_walk *w = ctx;
+
+	(void)o;
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 64;
+		struct rv_ip *v = realloc(w->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		w->v = v;
+		w->cap = cap;
+	}
+	w->v[w->n++] = *ip;
+	return 0;
+}
+
+int hostlocal_addresses(const struct ipam_req *req, struct rv_ip **out, size_t *n, struct rv_err *err)
+{
+	struct all_walk w = { 0 };
+	struct ipam_store s;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	r = open_existing(req, &s, err);
+	if (r)
+		return r < 0 ? r : 0;
+	r = ipam_store_walk(&s, all_cb, &w);
+	ipam_store_close(&s);
+	if (r < 0) {
+		free(w.v);
+		return err_set(err, CNI_ERR_IO, -r, "cannot read the IPAM store of network %s: %s",
+			       req->network, strerror(-r));
+	}
+	*out = w.v;
+	*n = w.n;
 	return 0;
 }
 

@@ -1,11 +1,26 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * ipMasq through nftables: libnftnl builds the objects, libmnl carries
- * them. Every change is one nftables transaction (BATCH_BEGIN .. END), which
- * the kernel applies whole or not at all; that is what makes the first-time
- * setup safe when many ADDs race to do it: the set is created with
- * NLM_F_EXCL, so exactly one transaction wins and the others, failing with
- * EEXIST, just add their elements.
+ * Table inet rivet (see net/masq.h for what it holds): libnftnl builds the
+ * objects, libmnl carries them. Every change is one nftables transaction
+ * (BATCH_BEGIN .. END), which the kernel applies whole or not at all.
+ *
+ * Knowing the table is right costs one read. The state set has an element
+ * per network whose comment is a digest of everything the network's config
+ * puts in the table (ipMasq, the merged kept destinations, the layout of the
+ * table itself); the transaction that builds or changes the network's part
+ * writes that element last. So an ADD looks the element up (one request, one
+ * reply) and sends nothing more when its comment is the one its config gives.
+ * Otherwise (the first ADD on a node, a changed ipMasq or ipMasqExclude, a
+ * deleted table or a flushed ruleset) it sends the one transaction that makes
+ * the network's part and the node's anti-spoof chain what they should be.
+ *
+ * That transaction replaces what it owns whole instead of looking first:
+ * a chain is created if missing, flushed and filled; a set that must not
+ * exist is created if missing and deleted (nftables has no "delete if
+ * present" before Linux 6.3, and a failed step fails the transaction). So
+ * any number of ADDs racing to do it, in any order, leave the same table,
+ * with one rule of each kind. Only the pod sets are never flushed: they
+ * hold the live pods, which the caller refills after a rebuild.
  *
  * The destination sets are interval sets; their prefixes are merged into
  * disjoint intervals first, because the kernel refuses overlapping ones
@@ -23,6 +38,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,9 +48,24 @@
 #include "net/masq.h"
 #include "net/nlbatch.h"
 
-#define CHAIN "postrouting"
+/* What the table holds for a config; part of every state digest, so a
+ * rivet that builds the table differently rebuilds it on its first ADD. */
+#define LAYOUT 2
+#define CHAIN_ANTISPOOF "antispoof"
+#define SET_STATE "state"
+/* rivet 0.1 put every network's masquerade rules in this one chain. */
+#define LEGACY_CHAIN "postrouting"
+#define LEGACY_MAX 64
 #define NFT_TYPE_IPADDR 7	/* nft's datatype ids, so `nft list` prints them */
 #define NFT_TYPE_IP6ADDR 8
+#define NFT_TYPE_MARK 19
+#define NF_PRIO_RAW (-300)
+#define NF_PRIO_SRCNAT 100
+/* No reply from the kernel within this is an error, not a hang. */
+#define RECV_TIMEOUT_MS 10000
+/* Racing rebuilds can delete each other's legacy rules first; the loser
+ * reads again and retries. */
+#define REBUILD_TRIES 4
 
 struct txn {
 	struct nlconn nl;
@@ -137,23 +168,52 @@ static int txn_commit(struct txn *t)
 	return first;
 }
 
+/* One receive, waiting at most RECV_TIMEOUT_MS. */
+static ssize_t recv_bounded(struct txn *t, void *buf, size_t len)
+{
+	struct pollfd p = { .fd = mnl_socket_get_fd(t->nl.sock), .events = POLLIN };
+	ssize_t n;
+	int r;
+
+	do
+		r = poll(&p, 1, RECV_TIMEOUT_MS);
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return -ETIMEDOUT;
+	if (r < 0)
+		return -errno;
+	n = mnl_socket_recvfrom(t->nl.sock, buf, len);
+	return n < 0 ? -errno : n;
+}
+
 static void set_name(char *buf, size_t len, const char *network, const char *what, int family)
 {
 	snprintf(buf, len, "%s-%s%d", network, what, family == AF_INET ? 4 : 6);
 }
 
-static struct nftnl_set *set_ref(const char *network, const char *what, int family)
+static void chain_name(char *buf, size_t len, const char *network)
+{
+	snprintf(buf, len, "%s-masq", network);
+}
+
+static struct nftnl_set *set_named(const char *name)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
-	char name[256];
 
 	if (!s)
 		return NULL;
-	set_name(name, sizeof(name), network, what, family);
 	nftnl_set_set_str(s, NFTNL_SET_TABLE, MASQ_TABLE);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
 	return s;
+}
+
+static struct nftnl_set *set_ref(const char *network, const char *what, int family)
+{
+	char name[256];
+
+	set_name(name, sizeof(name), network, what, family);
+	return set_named(name);
 }
 
 static int put_elem(struct nftnl_set *s, const void *key, size_t len, uint32_t flags)
@@ -169,7 +229,8 @@ static int put_elem(struct nftnl_set *s, const void *key, size_t len, uint32_t f
 	return 0;
 }
 
-/* One NEWSETELEM/DELSETELEM for the addresses of @family; none: no message. */
+/* One NEWSETELEM/DELSETELEM for the addresses of @family; none: no message,
+ * unless @flush (a DELSETELEM without elements empties the set). */
 static int pod_elems(struct txn *t, uint16_t type, const char *network, int family,
 		     const struct rv_ip *addrs, size_t n, bool flush)
 {
@@ -270,6 +331,147 @@ out:
 	return r;
 }
 
+/* --- the state element --------------------------------------------------- */
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* The element's key: a hash of the name (names are up to 200 bytes, keys
+ * at most 64). Two names with one key only cost each other a rebuild: the
+ * comment, which is compared whole, names the network. */
+static uint32_t state_key(const char *network)
+{
+	uint32_t h = 2166136261u;
+
+	for (const unsigned char *p = (const unsigned char *)network; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return h;
+}
+
+/* The comment that says the table holds what @m asks: the network's name
+ * (cut for display; the digest covers all of it), and a digest of the
+ * layout, the name, ipMasq and the merged kept destinations. */
+static int state_comment(const struct masq_spec *m, char *buf, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	unsigned layout = LAYOUT;
+	bool masq = m->masquerade;
+
+	h = fnv1a(h, &layout, sizeof(layout));
+	h = fnv1a(h, m->network, strlen(m->network) + 1);
+	h = fnv1a(h, &masq, sizeof(masq));
+	if (masq) {
+		struct interval *iv = calloc(m->n_keep + 1, sizeof(*iv));
+
+		if (!iv)
+			return -ENOMEM;
+		for (int family = AF_INET; family; family = family == AF_INET ? AF_INET6 : 0) {
+			size_t n = merge_keep(m, family, iv, m->n_keep);
+
+			for (size_t i = 0; i < n; i++) {
+				h = fnv1a(h, iv[i].lo.a, ip_bytes(family));
+				h = fnv1a(h, iv[i].hi.a, ip_bytes(family));
+			}
+			h = fnv1a(h, "/", 1);
+		}
+		free(iv);
+	}
+	snprintf(buf, len, "network %.100s%s: %s, state %016llx", m->network,
+		 strlen(m->network) > 100 ? "..." : "", masq ? "masquerade" : "no masquerade",
+		 (unsigned long long)h);
+	return 0;
+}
+
+static int comment_cb(const struct nftnl_udata *attr, void *data)
+{
+	const char **out = data;
+
+	if (nftnl_udata_type(attr) == NFTNL_UDATA_SET_ELEM_COMMENT && nftnl_udata_len(attr) > 0 &&
+	    ((const char *)nftnl_udata_get(attr))[nftnl_udata_len(attr) - 1] == '\0')
+		*out = nftnl_udata_get(attr);
+	return 0;
+}
+
+/* The comment of the network's element from one reply message. */
+static int read_comment(const struct nlmsghdr *nlh, char *out, size_t len)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set_elems_iter *it = NULL;
+	struct nftnl_set_elem *e;
+	const char *comment = NULL;
+	const void *ud;
+	uint32_t udlen = 0;
+	int r = -EINVAL;
+
+	if (!s)
+		return -ENOMEM;
+	if (nftnl_set_elems_nlmsg_parse(nlh, s) < 0 || !(it = nftnl_set_elems_iter_create(s)))
+		goto out;
+	e = nftnl_set_elems_iter_cur(it);
+	if (!e)
+		goto out;
+	ud = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &udlen);
+	if (ud && udlen)
+		(void)nftnl_udata_parse(ud, udlen, comment_cb, &comment);
+	snprintf(out, len, "%s", comment ? comment : "");
+	r = 0;
+out:
+	if (it)
+		nftnl_set_elems_iter_destroy(it);
+	nftnl_set_free(s);
+	return r;
+}
+
+/* Look the network's state element up: 0 with its comment in @out,
+ * -ENOENT when it (or the set, or the table) does not exist, or -errno. */
+static int read_state(struct txn *t, const char *network, char *out, size_t len)
+{
+	struct nftnl_set *s = set_named(SET_STATE);
+	uint32_t key = state_key(network), seq;
+	char buf[4096] __attribute__((aligned(8)));
+	struct nlmsghdr *nlh;
+
+	if (!s || put_elem(s, &key, sizeof(key), 0) < 0) {
+		if (s)
+			nftnl_set_free(s);
+		return -ENOMEM;
+	}
+	seq = t->nl.seq++;
+	/* No NLM_F_ACK: the answer is the element, or an error. */
+	nlh = nftnl_nlmsg_build_hdr(t->buf, NFT_MSG_GETSETELEM, NFPROTO_INET, 0, seq);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	if (mnl_socket_sendto(t->nl.sock, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n = recv_bounded(t, buf, sizeof(buf));
+		const struct nlmsghdr *m = (const struct nlmsghdr *)buf;
+		int left = (int)n;
+
+		if (n < 0)
+			return (int)n;
+		for (; mnl_nlmsg_ok(m, left); m = mnl_nlmsg_next(m, &left)) {
+			if (m->nlmsg_seq != seq)
+				continue;
+			if (m->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = mnl_nlmsg_get_payload(m);
+
+				return e->error ? e->error : -ENOENT;
+			}
+			if (NFNL_MSG_TYPE(m->nlmsg_type) == NFT_MSG_NEWSETELEM)
+				return read_comment(m, out, len);
+		}
+	}
+}
+
+/* --- rules ------------------------------------------------------------------ */
+
 static int add_expr(struct nftnl_rule *r, const char *name, struct nftnl_expr **out)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc(name);
@@ -281,23 +483,84 @@ static int add_expr(struct nftnl_rule *r, const char *name, struct nftnl_expr **
 	return 0;
 }
 
-/* meta nfproto <fam>; <saddr> @pods; <daddr> != @keep; counter; masquerade */
-static struct nftnl_rule *masq_rule(const char *network, int family, uint32_t pods_id, uint32_t keep_id)
+static struct nftnl_rule *rule_alloc(const char *chain, const char *comment)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
 	struct nftnl_udata_buf *ud = nftnl_udata_buf_alloc(256);
-	uint8_t proto = family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6;
-	uint32_t alen = ip_bytes(family), soff = family == AF_INET ? 12 : 8;
-	char pods[256], keep[256], comment[256];
+
+	if (!r || !ud) {
+		if (r)
+			nftnl_rule_free(r);
+		if (ud)
+			nftnl_udata_buf_free(ud);
+		return NULL;
+	}
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, MASQ_TABLE);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	nftnl_udata_put_strz(ud, NFTNL_UDATA_RULE_COMMENT, comment);
+	nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(ud), nftnl_udata_buf_len(ud));
+	nftnl_udata_buf_free(ud);
+	return r;
+}
+
+/* iifname "rvt*" fib saddr . iif oif missing counter drop: a packet from a
+ * pod whose source is not routed back through the veth it came in on. The
+ * host routes are /32 and /128 on each pod's own host end, so that is any
+ * address but the pod's own (and its link-local ones, on its own link). */
+static struct nftnl_rule *antispoof_rule(void)
+{
+	struct nftnl_rule *r = rule_alloc(CHAIN_ANTISPOOF, "rivet: drop what a pod sends from an address it does not hold");
+	uint32_t missing = 0;	/* as nft writes it, so `nft list` says "missing" */
 	struct nftnl_expr *e;
 
-	if (!r || !ud)
+	if (!r)
+		return NULL;
+	if (add_expr(r, "meta", &e) < 0)
 		goto fail;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_IIFNAME);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+	if (add_expr(r, "cmp", &e) < 0)
+		goto fail;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, "rvt", 3);	/* a prefix: "rvt*" */
+	if (add_expr(r, "fib", &e) < 0)
+		goto fail;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_SADDR | NFTA_FIB_F_IIF | NFTA_FIB_F_PRESENT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_OIF);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
+	if (add_expr(r, "cmp", &e) < 0)
+		goto fail;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, &missing, sizeof(missing));
+	if (add_expr(r, "counter", &e) < 0 || add_expr(r, "immediate", &e) < 0)
+		goto fail;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_DROP);
+	return r;
+fail:
+	nftnl_rule_free(r);
+	return NULL;
+}
+
+/* meta nfproto <fam>; <saddr> @pods; <daddr> != @keep; counter; masquerade */
+static struct nftnl_rule *masq_rule(const char *network, int family, uint32_t pods_id, uint32_t keep_id)
+{
+	uint8_t proto = family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6;
+	uint32_t alen = ip_bytes(family), soff = family == AF_INET ? 12 : 8;
+	char pods[256], keep[256], chain[256], comment[256];
+	struct nftnl_rule *r;
+	struct nftnl_expr *e;
+
 	set_name(pods, sizeof(pods), network, "pods", family);
 	set_name(keep, sizeof(keep), network, "keep", family);
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, MASQ_TABLE);
-	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, CHAIN);
-	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	chain_name(chain, sizeof(chain), network);
+	snprintf(comment, sizeof(comment), "rivet: masquerade pods of network %s", network);
+	r = rule_alloc(chain, comment);
+	if (!r)
+		return NULL;
 	if (add_expr(r, "meta", &e) < 0)
 		goto fail;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_NFPROTO);
@@ -324,91 +587,375 @@ static struct nftnl_rule *masq_rule(const char *network, int family, uint32_t po
 	}
 	if (add_expr(r, "counter", &e) < 0 || add_expr(r, "masq", &e) < 0)
 		goto fail;
-	snprintf(comment, sizeof(comment), "rivet: masquerade pods of network %s", network);
-	nftnl_udata_put_strz(ud, NFTNL_UDATA_RULE_COMMENT, comment);
-	nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(ud), nftnl_udata_buf_len(ud));
-	nftnl_udata_buf_free(ud);
 	return r;
 fail:
-	if (ud)
-		nftnl_udata_buf_free(ud);
-	if (r)
-		nftnl_rule_free(r);
+	nftnl_rule_free(r);
 	return NULL;
 }
 
-/* Table, chain, sets and rules of one network, in the open transaction. */
-static int build_setup(struct txn *t, const struct masq_spec *m)
+/* --- building the table ------------------------------------------------------ */
+
+/* @name, created when missing (a base chain when @type is given). */
+static int put_chain(struct txn *t, const char *name, const char *type, unsigned hook, int prio)
 {
-	struct nftnl_table *tb = nftnl_table_alloc();
 	struct nftnl_chain *ch = nftnl_chain_alloc();
+
+	if (!ch)
+		return -ENOMEM;
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, MASQ_TABLE);
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, name);
+	if (type) {
+		nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, type);
+		nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, hook);
+		nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, prio);
+	}
+	nftnl_chain_nlmsg_build_payload(txn_msg(t, NFT_MSG_NEWCHAIN, NLM_F_CREATE), ch);
+	txn_next(t);
+	nftnl_chain_free(ch);
+	return 0;
+}
+
+/* DELRULE of @handle, or with 0 of every rule of @chain (a flush). */
+static int del_rules(struct txn *t, const char *chain, uint64_t handle)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+
+	if (!r)
+		return -ENOMEM;
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, MASQ_TABLE);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	if (handle)
+		nftnl_rule_set_u64(r, NFTNL_RULE_HANDLE, handle);
+	nftnl_rule_nlmsg_build_payload(txn_msg(t, NFT_MSG_DELRULE, 0), r);
+	txn_next(t);
+	nftnl_rule_free(r);
+	return 0;
+}
+
+static int del_chain(struct txn *t, const char *name)
+{
+	struct nftnl_chain *ch = nftnl_chain_alloc();
+
+	if (!ch)
+		return -ENOMEM;
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, MASQ_TABLE);
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, name);
+	nftnl_chain_nlmsg_build_payload(txn_msg(t, NFT_MSG_DELCHAIN, 0), ch);
+	txn_next(t);
+	nftnl_chain_free(ch);
+	return 0;
+}
+
+static int put_rule(struct txn *t, struct nftnl_rule *r)
+{
+	if (!r)
+		return -ENOMEM;
+	nftnl_rule_nlmsg_build_payload(txn_msg(t, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND), r);
+	txn_next(t);
+	nftnl_rule_free(r);
+	return 0;
+}
+
+/* A set of @what ("pods", "keep") and @family, created when missing; with
+ * @remove, deleted again in the same transaction: "delete if present". The
+ * attributes are those rivet has always given them, or the kernel would
+ * call an existing set a different one. */
+static int put_set(struct txn *t, const char *network, const char *what, int family, uint32_t id,
+		   bool remove)
+{
+	struct nftnl_set *s = set_ref(network, what, family);
+
+	if (!s)
+		return -ENOMEM;
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, ip_bytes(family));
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, family == AF_INET ? NFT_TYPE_IPADDR : NFT_TYPE_IP6ADDR);
+	if (!strcmp(what, "keep"))
+		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_INTERVAL);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
+	nftnl_set_nlmsg_build_payload(txn_msg(t, NFT_MSG_NEWSET, NLM_F_CREATE), s);
+	txn_next(t);
+	if (remove) {
+		nftnl_set_nlmsg_build_payload(txn_msg(t, NFT_MSG_DELSET, 0), s);
+		txn_next(t);
+	}
+	nftnl_set_free(s);
+	return 0;
+}
+
+/* Empty a set: a DELSETELEM without elements. */
+static int flush_set(struct txn *t, const char *network, const char *what, int family)
+{
+	struct nftnl_set *s = set_ref(network, what, family);
+
+	if (!s)
+		return -ENOMEM;
+	nftnl_set_elems_nlmsg_build_payload(txn_msg(t, NFT_MSG_DELSETELEM, 0), s);
+	txn_next(t);
+	nftnl_set_free(s);
+	return 0;
+}
+
+/* The state set, and the network's element replaced by one with @comment
+ * (an existing element cannot be changed: added if missing, deleted, added). */
+static int put_state(struct txn *t, const char *network, const char *comment)
+{
+	struct nftnl_set *s = set_named(SET_STATE), *e[3] = { 0 };
+	struct nftnl_udata_buf *ud = nftnl_udata_buf_alloc(256);
+	uint32_t key = state_key(network);
+	static const uint16_t op[3] = { NFT_MSG_NEWSETELEM, NFT_MSG_DELSETELEM, NFT_MSG_NEWSETELEM };
 	int r = -ENOMEM;
 
-	if (!tb || !ch)
+	if (!s || !ud)
 		goto out;
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, sizeof(key));
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, NFT_TYPE_MARK);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, 100);
+	nftnl_set_nlmsg_build_payload(txn_msg(t, NFT_MSG_NEWSET, NLM_F_CREATE), s);
+	txn_next(t);
+	nftnl_udata_put_strz(ud, NFTNL_UDATA_SET_ELEM_COMMENT, comment);
+	for (int i = 0; i < 3; i++) {
+		struct nftnl_set_elem *el;
+
+		if (!(e[i] = set_named(SET_STATE)) || !(el = nftnl_set_elem_alloc()))
+			goto out;
+		nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, &key, sizeof(key));
+		if (i == 2)
+			nftnl_set_elem_set(el, NFTNL_SET_ELEM_USERDATA, nftnl_udata_buf_data(ud),
+					   nftnl_udata_buf_len(ud));
+		nftnl_set_elem_add(e[i], el);
+		nftnl_set_elems_nlmsg_build_payload(txn_msg(t, op[i], op[i] == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0),
+						    e[i]);
+		txn_next(t);
+	}
+	r = 0;
+out:
+	for (int i = 0; i < 3; i++)
+		if (e[i])
+			nftnl_set_free(e[i]);
+	if (s)
+		nftnl_set_free(s);
+	if (ud)
+		nftnl_udata_buf_free(ud);
+	return r;
+}
+
+/* What an earlier rivet left in the shared chain for this network. */
+struct legacy {
+	uint64_t handle[LEGACY_MAX];
+	size_t n;		/* this network's rules */
+	size_t others;		/* other networks' rules */
+	bool chain;		/* the chain exists */
+};
+
+static bool names_network_set(struct nftnl_rule *r, const char *network)
+{
+	struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
+	struct nftnl_expr *e;
+	char n4[256], n6[256];
+	bool mine = false;
+
+	if (!it)
+		return false;
+	set_name(n4, sizeof(n4), network, "pods", AF_INET);
+	set_name(n6, sizeof(n6), network, "pods", AF_INET6);
+	while (!mine && (e = nftnl_expr_iter_next(it))) {
+		const char *set;
+
+		if (strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "lookup"))
+			continue;
+		set = nftnl_expr_get_str(e, NFTNL_EXPR_LOOKUP_SET);
+		mine = set && (!strcmp(set, n4) || !strcmp(set, n6));
+	}
+	nftnl_expr_iter_destroy(it);
+	return mine;
+}
+
+/* Read the legacy chain's rules. A missing chain (or table) is no error. */
+static int read_legacy(struct txn *t, const char *network, struct legacy *lg)
+{
+	struct nftnl_rule *req = nftnl_rule_alloc();
+	char buf[16384] __attribute__((aligned(8)));
+	struct nlmsghdr *nlh;
+	uint32_t seq;
+
+	memset(lg, 0, sizeof(*lg));
+	if (!req)
+		return -ENOMEM;
+	nftnl_rule_set_str(req, NFTNL_RULE_TABLE, MASQ_TABLE);
+	nftnl_rule_set_str(req, NFTNL_RULE_CHAIN, LEGACY_CHAIN);
+	seq = t->nl.seq++;
+	nlh = nftnl_nlmsg_build_hdr(t->buf, NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP, seq);
+	nftnl_rule_nlmsg_build_payload(nlh, req);
+	nftnl_rule_free(req);
+	if (mnl_socket_sendto(t->nl.sock, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n = recv_bounded(t, buf, sizeof(buf));
+		const struct nlmsghdr *m = (const struct nlmsghdr *)buf;
+		int left = (int)n;
+
+		if (n < 0)
+			return (int)n;
+		for (; mnl_nlmsg_ok(m, left); m = mnl_nlmsg_next(m, &left)) {
+			struct nftnl_rule *r;
+
+			if (m->nlmsg_seq != seq)
+				continue;
+			if (m->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (m->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = mnl_nlmsg_get_payload(m);
+
+				return e->error == -ENOENT ? 0 : e->error;
+			}
+			if (NFNL_MSG_TYPE(m->nlmsg_type) != NFT_MSG_NEWRULE || !(r = nftnl_rule_alloc()))
+				continue;
+			lg->chain = true;
+			if (nftnl_rule_nlmsg_parse(m, r) == 0) {
+				if (names_network_set(r, network) && lg->n < LEGACY_MAX)
+					lg->handle[lg->n++] = nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE);
+				else
+					lg->others++;
+			}
+			nftnl_rule_free(r);
+		}
+	}
+}
+
+/* Everything of the network and the node, as @m asks, into the open
+ * transaction; with @pods (and @flush_pods), the pod sets' content too. */
+static int build(struct txn *t, const struct masq_spec *m, const struct legacy *lg,
+		 const struct rv_ip *pods, size_t n_pods, bool flush_pods)
+{
+	struct nftnl_table *tb = nftnl_table_alloc();
+	char chain[256], comment[256];
+	int r;
+
+	if (!tb)
+		return -ENOMEM;
 	nftnl_table_set_str(tb, NFTNL_TABLE_NAME, MASQ_TABLE);
 	nftnl_table_set_u32(tb, NFTNL_TABLE_FAMILY, NFPROTO_INET);
 	nftnl_table_nlmsg_build_payload(txn_msg(t, NFT_MSG_NEWTABLE, NLM_F_CREATE), tb);
 	txn_next(t);
+	nftnl_table_free(tb);
 
-	nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, MASQ_TABLE);
-	nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, CHAIN);
-	nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, "nat");
-	nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, NF_INET_POST_ROUTING);
-	nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, 100);	/* srcnat */
-	nftnl_chain_nlmsg_build_payload(txn_msg(t, NFT_MSG_NEWCHAIN, NLM_F_CREATE), ch);
-	txn_next(t);
+	/* The node's part: every network needs it, so every rebuild makes it. */
+	if ((r = put_chain(t, CHAIN_ANTISPOOF, "filter", NF_INET_PRE_ROUTING, NF_PRIO_RAW)) < 0 ||
+	    (r = del_rules(t, CHAIN_ANTISPOOF, 0)) < 0 || (r = put_rule(t, antispoof_rule())) < 0)
+		return r;
 
-	for (int i = 0; i < 2; i++) {
-		int family = i ? AF_INET6 : AF_INET;
-		uint32_t id = (uint32_t)(i * 2 + 1);
-		struct nftnl_set *pods = set_ref(m->network, "pods", family);
-		struct nftnl_set *keep = set_ref(m->network, "keep", family);
-		struct nftnl_rule *rule = masq_rule(m->network, family, id, id + 1);
+	/* An earlier rivet's rules for this network hold its sets. */
+	for (size_t i = 0; i < lg->n; i++)
+		if ((r = del_rules(t, LEGACY_CHAIN, lg->handle[i])) < 0)
+			return r;
+	if (lg->chain && !lg->others && (r = del_chain(t, LEGACY_CHAIN)) < 0)
+		return r;
 
-		if (!pods || !keep || !rule) {
-			nftnl_set_free(pods);
-			nftnl_set_free(keep);
-			if (rule)
-				nftnl_rule_free(rule);
-			goto out;
+	chain_name(chain, sizeof(chain), m->network);
+	if (m->masquerade) {
+		for (int i = 0; i < 2; i++) {
+			int family = i ? AF_INET6 : AF_INET;
+			uint32_t id = (uint32_t)(i * 2 + 1);
+
+			if ((r = put_set(t, m->network, "pods", family, id, false)) < 0 ||
+			    (r = put_set(t, m->network, "keep", family, id + 1, false)) < 0 ||
+			    (r = flush_set(t, m->network, "keep", family)) < 0 ||
+			    (r = keep_elems(t, m, family)) < 0 ||
+			    (flush_pods && (r = pod_elems(t, NFT_MSG_DELSETELEM, m->network, family, NULL, 0, true)) < 0) ||
+			    (r = pod_elems(t, NFT_MSG_NEWSETELEM, m->network, family, pods, n_pods, false)) < 0)
+				return r;
 		}
-		nftnl_set_set_u32(pods, NFTNL_SET_KEY_LEN, ip_bytes(family));
-		nftnl_set_set_u32(pods, NFTNL_SET_KEY_TYPE, family == AF_INET ? NFT_TYPE_IPADDR : NFT_TYPE_IP6ADDR);
-		nftnl_set_set_u32(pods, NFTNL_SET_ID, id);
-		nftnl_set_set_u32(keep, NFTNL_SET_KEY_LEN, ip_bytes(family));
-		nftnl_set_set_u32(keep, NFTNL_SET_KEY_TYPE, family == AF_INET ? NFT_TYPE_IPADDR : NFT_TYPE_IP6ADDR);
-		nftnl_set_set_u32(keep, NFTNL_SET_FLAGS, NFT_SET_INTERVAL);
-		nftnl_set_set_u32(keep, NFTNL_SET_ID, id + 1);
-		/* EXCL on the sets: of racing first ADDs, one creates them. */
-		nftnl_set_nlmsg_build_payload(txn_msg(t, NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL), pods);
-		txn_next(t);
-		nftnl_set_nlmsg_build_payload(txn_msg(t, NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL), keep);
-		txn_next(t);
-		r = keep_elems(t, m, family);
-		nftnl_rule_nlmsg_build_payload(txn_msg(t, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND), rule);
-		txn_next(t);
-		nftnl_set_free(pods);
-		nftnl_set_free(keep);
-		nftnl_rule_free(rule);
-		if (r < 0)
-			goto out;
+		if ((r = put_chain(t, chain, "nat", NF_INET_POST_ROUTING, NF_PRIO_SRCNAT)) < 0 ||
+		    (r = del_rules(t, chain, 0)) < 0 ||
+		    (r = put_rule(t, masq_rule(m->network, AF_INET, 1, 2))) < 0 ||
+		    (r = put_rule(t, masq_rule(m->network, AF_INET6, 3, 4))) < 0)
+			return r;
+	} else {
+		/* No masquerade: the chain goes first, as its rules hold the sets. */
+		if ((r = put_chain(t, chain, NULL, 0, 0)) < 0 || (r = del_rules(t, chain, 0)) < 0 ||
+		    (r = del_chain(t, chain)) < 0)
+			return r;
+		for (int i = 0; i < 2; i++) {
+			int family = i ? AF_INET6 : AF_INET;
+			uint32_t id = (uint32_t)(i * 2 + 1);
+
+			if ((r = put_set(t, m->network, "pods", family, id, true)) < 0 ||
+			    (r = put_set(t, m->network, "keep", family, id + 1, true)) < 0)
+				return r;
+		}
 	}
-	r = 0;
-out:
-	if (tb)
-		nftnl_table_free(tb);
-	if (ch)
-		nftnl_chain_free(ch);
+	if ((r = state_comment(m, comment, sizeof(comment))) < 0)
+		return r;
+	return put_state(t, m->network, comment);
+}
+
+/* Read what must be read, build, commit; again when a racing rebuild
+ * changed the legacy chain in between. */
+static int rebuild(struct txn *t, const struct masq_spec *m, const struct rv_ip *pods, size_t n_pods,
+		   bool flush_pods)
+{
+	struct legacy lg;
+	int r = -EAGAIN;
+
+	for (int i = 0; i < REBUILD_TRIES; i++) {
+		r = read_legacy(t, m->network, &lg);
+		if (r < 0)
+			return r;
+		txn_begin(t);
+		r = build(t, m, &lg, pods, n_pods, flush_pods);
+		if (r == 0)
+			r = txn_commit(t);
+		if ((r != -ENOENT && r != -EBUSY) || (!lg.n && !lg.chain))
+			return r;
+		t->ext[0] = '\0';
+	}
 	return r;
 }
 
 static int fail(struct rv_err *err, struct txn *t, int r, const char *what)
 {
-	err_set(err, RIVET_ERR_MASQ, -r, "masquerade: cannot %s in nftables table inet %s: %s", what,
+	err_set(err, RIVET_ERR_MASQ, -r, "nftables: cannot %s in table inet %s: %s", what,
 		MASQ_TABLE, strerror(-r));
 	if (t && t->ext[0])
 		err_details(err, "kernel: %s", t->ext);
+	return r;
+}
+
+/* Each transaction waits for as many answers as it has requests, so the
+ * buffer is sized for the largest: fixed objects, two elements per kept
+ * interval, and the pods. */
+static size_t elems_for(const struct masq_spec *m, size_t n_pods)
+{
+	return 64 + m->n_keep * 2 + n_pods;
+}
+
+int masq_ensure(const struct masq_spec *m, struct rv_err *err)
+{
+	char want[256], have[256] = "";
+	struct txn t;
+	int r;
+
+	if (state_comment(m, want, sizeof(want)) < 0)
+		return err_set(err, RIVET_ERR_INTERNAL, ENOMEM, "out of memory");
+	r = txn_open(&t, elems_for(m, 0), err);
+	if (r < 0)
+		return r;
+	r = read_state(&t, m->network, have, sizeof(have));
+	if (r == 0 && !strcmp(have, want))
+		goto out;
+	if (r < 0 && r != -ENOENT) {
+		fail(err, &t, r, "read the state of the network");
+		goto out;
+	}
+	r = rebuild(&t, m, NULL, 0, false);
+	if (r < 0)
+		fail(err, &t, r, m->masquerade ? "set up the network's masquerade and the anti-spoof rule"
+					       : "set up the anti-spoof rule");
+	else
+		r = 1;
+out:
+	txn_close(&t);
 	return r;
 }
 
@@ -428,19 +975,16 @@ int masq_add(const struct masq_spec *m, const struct rv_ip *addrs, size_t n, str
 	struct txn t;
 	int r;
 
-	r = txn_open(&t, n + m->n_keep * 2, err);
+	r = txn_open(&t, elems_for(m, n), err);
 	if (r < 0)
 		return r;
 	r = add_pods(&t, m->network, addrs, n);
 	if (r == -ENOENT) {
-		/* First ADD on this network (or after the table was removed). */
-		txn_begin(&t);
-		r = build_setup(&t, m);
-		if (r == 0 && (r = pod_elems(&t, NFT_MSG_NEWSETELEM, m->network, AF_INET, addrs, n, false)) == 0 &&
-		    (r = pod_elems(&t, NFT_MSG_NEWSETELEM, m->network, AF_INET6, addrs, n, false)) == 0)
-			r = txn_commit(&t);
-		if (r == -EEXIST)	/* another ADD won the setup race */
-			r = add_pods(&t, m->network, addrs, n);
+		/* The table went after masq_ensure (a flush): build it again. */
+		t.ext[0] = '\0';
+		r = rebuild(&t, m, addrs, n, false);
+		if (r == 0)
+			r = 1;
 	}
 	if (r < 0)
 		fail(err, &t, r, "add the pod's addresses");
@@ -464,17 +1008,27 @@ int masq_del(const char *network, const struct rv_ip *addrs, size_t n, struct rv
 	r = txn_open(&t, n, err);
 	if (r < 0)
 		return r;
-	/* One address per transaction: a transaction fails whole, and one
-	 * address already gone must not keep the others in the set. */
-	for (size_t i = 0; i < n; i++) {
+	/* All at once, the usual case; a transaction fails whole, so when one
+	 * address (or set) is gone, one at a time, that the rest still go. */
+	txn_begin(&t);
+	if ((r = pod_elems(&t, NFT_MSG_DELSETELEM, network, AF_INET, addrs, n, false)) == 0 &&
+	    (r = pod_elems(&t, NFT_MSG_DELSETELEM, network, AF_INET6, addrs, n, false)) == 0)
+		r = t.ops ? txn_commit(&t) : 0;
+	for (size_t i = 0; r == -ENOENT && n > 1 && i < n; i++) {
+		int ri;
+
 		txn_begin(&t);
-		r = pod_elems(&t, NFT_MSG_DELSETELEM, network, addrs[i].family, &addrs[i], 1, false);
-		if (r == 0)
-			r = txn_commit(&t);
-		if (r < 0 && r != -ENOENT && !first) {
-			first = r;
-			fail(err, &t, r, "remove a pod's address");
+		ri = pod_elems(&t, NFT_MSG_DELSETELEM, network, addrs[i].family, &addrs[i], 1, false);
+		if (ri == 0)
+			ri = txn_commit(&t);
+		if (ri < 0 && ri != -ENOENT && !first) {
+			first = ri;
+			fail(err, &t, ri, "remove a pod's address");
 		}
+	}
+	if (r < 0 && r != -ENOENT && !first) {
+		first = r;
+		fail(err, &t, r, "remove the pod's addresses");
 	}
 	/* Closing a netfilter socket waits for nf_tables to free what the
 	 * transactions deleted, an RCU grace period (7 ms here); the freeing
@@ -540,46 +1094,19 @@ int masq_check(const char *network, const struct rv_ip *addrs, size_t n, struct 
 	return r;
 }
 
-int masq_sync(const struct masq_spec *m, const struct rv_ip *keep, size_t n, struct rv_err *err)
+int masq_sync(const struct masq_spec *m, const struct rv_ip *pods, size_t n, struct rv_err *err)
 {
-	struct nftnl_set *s;
 	struct txn t;
 	int r;
 
-	r = txn_open(&t, n + m->n_keep * 2, err);
+	r = txn_open(&t, elems_for(m, n), err);
 	if (r < 0)
 		return r;
-	txn_begin(&t);
-	/* Flush (a DELSETELEM without elements) and refill, atomically: a
-	 * packet sees either the old sets or the new ones. */
-	for (int i = 0; i < 2 && r == 0; i++) {
-		int family = i ? AF_INET6 : AF_INET;
-
-		r = pod_elems(&t, NFT_MSG_DELSETELEM, m->network, family, NULL, 0, true);
-		if (r == 0 && (s = set_ref(m->network, "keep", family))) {
-			nftnl_set_elems_nlmsg_build_payload(txn_msg(&t, NFT_MSG_DELSETELEM, 0), s);
-			txn_next(&t);
-			nftnl_set_free(s);
-		}
-		if (r == 0)
-			r = pod_elems(&t, NFT_MSG_NEWSETELEM, m->network, family, keep, n, false);
-		if (r == 0)
-			r = keep_elems(&t, m, family);
-	}
-	if (r == 0)
-		r = txn_commit(&t);
-	if (r == -ENOENT && n) {
-		/* No sets yet but pods to keep: build them as ADD would. */
-		txn_begin(&t);
-		r = build_setup(&t, m);
-		if (r == 0 && (r = pod_elems(&t, NFT_MSG_NEWSETELEM, m->network, AF_INET, keep, n, false)) == 0 &&
-		    (r = pod_elems(&t, NFT_MSG_NEWSETELEM, m->network, AF_INET6, keep, n, false)) == 0)
-			r = txn_commit(&t);
-	} else if (r == -ENOENT) {
-		r = 0;
-	}
+	/* Flush and refill in the one transaction: a packet sees either the
+	 * old sets or the new ones. */
+	r = rebuild(&t, m, pods, n, true);
 	if (r < 0)
-		fail(err, &t, r, "resynchronise the pod sets");
+		fail(err, &t, r, "resynchronise the network's sets");
 	txn_close(&t);
 	return r;
 }

@@ -159,10 +159,21 @@ assert_elems() { # HOST SET "want, space separated" (order free)
 			"unexpected [$(comm -23 <(echo "$got") <(echo "$want") | xargs)]"
 }
 
-# Rules of chain postrouting of table inet rivet that use set @SET.
+# Rules of table inet rivet that use set @SET.
 rules_using() { # HOST SET
-	ip netns exec "$1" nft -j list chain inet rivet postrouting |
+	ip netns exec "$1" nft -j list table inet rivet |
 		jq --arg s "@$2" '[.nftables[].rule? | select(. != null) | select(tojson | contains("\"" + $s + "\""))] | length'
+}
+
+# The masquerade rules of table inet rivet: those of every <net>-masq chain.
+masq_rules() { # HOST
+	ip netns exec "$1" nft -j list table inet rivet |
+		jq '[.nftables[].rule? | select(. != null) | select(.chain | endswith("-masq"))] | length'
+}
+
+# How many rules chain CHAIN of table inet rivet has.
+rules_in() { # HOST CHAIN
+	ip netns exec "$1" nft -j list chain inet rivet "$2" | jq '[.nftables[].rule? | select(. != null)] | length'
 }
 
 # The pod's address of family 4|6 from the ADD result in $OUT.
@@ -206,7 +217,7 @@ test_with_ipmasq_the_world_sees_the_node() {
 	assert_elems "$host" wan-keep6 "$CLUSTER6 $SVC_CIDR6"
 	# The packets went through rivet's rules, not someone else's.
 	local n
-	n=$(ip netns exec "$host" nft -j list chain inet rivet postrouting |
+	n=$(ip netns exec "$host" nft -j list chain inet rivet wan-masq |
 		jq '[.nftables[].rule?.expr[]?.counter?.packets | numbers] | add')
 	[ "${n:-0}" -ge 2 ] || fail "rivet's masquerade counters saw $n packets"
 }
@@ -222,9 +233,11 @@ test_without_ipmasq_the_world_sees_the_pod_and_cannot_answer() {
 	assert_eq "$got" "" "IPv6 answer without masquerade"
 	assert_eq "$(world_saw "$outside" 4)" "$c1_4" "IPv4 sources the world saw"
 	assert_eq "$(world_saw "$outside" 6)" "$c1_6" "IPv6 sources the world saw"
-	ip netns exec "$host" nft list table inet rivet >/dev/null 2>&1 &&
-		fail "a network without ipMasq created table inet rivet"
-	true
+	# rivet's table holds the node's anti-spoof rule, and nothing of lan's.
+	assert_eq "$(rules_in "$host" antispoof)" 1 "anti-spoof rules"
+	assert_eq "$(ip netns exec "$host" nft -j list table inet rivet |
+		jq -r '[.nftables[] | (.set? // .chain?) | select(. != null) | .name] | sort | join(",")')" \
+		"antispoof,state" "sets and chains of table inet rivet"
 }
 
 test_pod_to_pod_and_pod_to_node_keep_the_pod_address() {
@@ -413,7 +426,7 @@ test_second_network_keeps_its_own_entries() {
 	for s in neta-pods4 neta-pods6 netb-pods4 netb-pods6; do
 		assert_eq "$(rules_using "$host" $s)" 1 "rules using @$s"
 	done
-	assert_eq "$(ip netns exec "$host" nft -j list chain inet rivet postrouting | jq '[.nftables[].rule?|select(.)]|length')" 4 "rules in postrouting"
+	assert_eq "$(masq_rules "$host")" 4 "masquerade rules"
 }
 
 test_gc_keeps_exactly_the_listed_attachments() {
@@ -457,15 +470,161 @@ test_gc_rebuilds_a_deleted_table() {
 }
 
 test_add_rebuilds_a_deleted_table() {
-	local host a b dir conf
-	mk_host host ; mk_pod a ; mk_pod b ; mk_dir dir
+	local host outside a b c dir conf
+	mk_node host outside ; mk_pod a ; mk_pod b ; mk_pod c ; mk_dir dir
 	conf=$(masq_conf again "$dir")
 	add_pod "$host" "$a" ca "$conf"
+	# The table deleted, then the whole ruleset flushed: the next ADD
+	# (containerd 1.6 sends no GC) builds it all again, the running pod's
+	# elements included, from the store.
 	ip netns exec "$host" nft delete table inet rivet
 	add_pod "$host" "$b" cb "$conf"
-	assert_elems "$host" again-pods4 "$cb_4"
+	assert_elems "$host" again-pods4 "$ca_4 $cb_4"
+	assert_elems "$host" again-pods6 "$ca_6 $cb_6"
 	assert_elems "$host" again-keep6 "fd5a:7e57:1::/64"
 	assert_eq "$(rules_using "$host" again-pods6)" 1 "IPv6 rules"
+	ip netns exec "$host" nft flush ruleset
+	add_pod "$host" "$c" cc "$conf"
+	assert_elems "$host" again-pods4 "$ca_4 $cb_4 $cc_4"
+	assert_elems "$host" again-pods6 "$ca_6 $cb_6 $cc_6"
+	assert_eq "$(rules_using "$host" again-pods4)" 1 "IPv4 rules"
+	assert_eq "$(rules_in "$host" antispoof)" 1 "anti-spoof rules"
+	asks_as "$a" "$WORLD4" world "$UP4"
+	asks_as "$a" "$WORLD6" world "$UP6"
+}
+
+test_del_removes_the_element_after_ipmasq_was_switched_off() {
+	local host a dir on off
+	mk_host host ; mk_pod a ; mk_dir dir
+	on=$(masq_conf sw "$dir")
+	off=$(mk_conf sw "$dir" 1.0.0 "$DUAL")
+	add_pod "$host" "$a" ca "$on"
+	assert_elems "$host" sw-pods4 "$ca_4"
+	# The conflist is edited to ipMasq false; the pod is deleted with it.
+	cni DEL "$host" "$a" ca eth0 "$off"
+	assert_rc 0
+	assert_elems "$host" sw-pods4 ""
+	assert_elems "$host" sw-pods6 ""
+	assert_clean "$host" "$dir/sw"
+}
+
+test_switching_ipmasq_off_stops_masquerading_at_the_next_add() {
+	local host outside a b dir on off got
+	mk_node host outside ; mk_pod a ; mk_pod b ; mk_dir dir
+	on=$(masq_conf swo "$dir" "$DUAL" "$EXCLUDE")
+	off=$(mk_conf swo "$dir" 1.0.0 "$DUAL" "$EXCLUDE")
+	add_pod "$host" "$a" ca "$on"
+	asks_as "$a" "$WORLD4" world "$UP4"
+	# ipMasq switched off: the next ADD takes the network's masquerade
+	# away, for the pods already running too.
+	add_pod "$host" "$b" cb "$off"
+	for p in "$a" "$b"; do
+		got=$(ask "$p" "$WORLD4" 8080)
+		assert_eq "$got" "" "IPv4 answer without masquerade"
+		got=$(ask "$p" "$WORLD6" 8080)
+		assert_eq "$got" "" "IPv6 answer without masquerade"
+	done
+	assert_eq "$(world_saw "$outside" 4 | tr '\n' ' ')" "$(printf '%s\n' "$UP4" "$ca_4" "$cb_4" | sort | tr '\n' ' ')" "IPv4 sources the world saw"
+	elems "$host" swo-pods4 >/dev/null && fail "set swo-pods4 left after ipMasq was switched off"
+	assert_eq "$(masq_rules "$host")" 0 "masquerade rules"
+	assert_eq "$(rules_in "$host" antispoof)" 1 "anti-spoof rules"
+	# ... and back on: the running pods are masqueraded again.
+	add_pod "$host" "$b" cb "$on"
+	assert_elems "$host" swo-pods4 "$ca_4 $cb_4"
+	asks_as "$a" "$WORLD6" world "$UP6"
+}
+
+test_add_applies_a_changed_ipmasq_exclude() {
+	local host outside a b dir got
+	mk_node host outside ; mk_pod a ; mk_pod b ; mk_dir dir
+	add_pod "$host" "$a" ca "$(masq_conf chg "$dir" "$DUAL" "$EXCLUDE")"
+	asks_as "$a" "$WORLD4" world "$UP4"
+	# The world's addresses are added to ipMasqExclude (the installer
+	# rewrote the conflist); the next ADD applies it for every pod.
+	add_pod "$host" "$b" cb "$(masq_conf chg "$dir" "$DUAL" ',"ipMasqExclude":["198.19.200.0/24","fd5a:7e57:ee::/64"]')"
+	assert_elems "$host" chg-keep4 "198.18.0.0/24 198.19.200.0/24"
+	assert_elems "$host" chg-keep6 "fd5a:7e57:1::/64 fd5a:7e57:ee::/64"
+	assert_elems "$host" chg-pods4 "$ca_4 $cb_4"
+	got=$(ask "$a" "$WORLD4" 8080)
+	assert_eq "$got" "" "IPv4 answer to a newly excluded destination"
+	assert_contains "$(world_saw "$outside" 4)" "$ca_4" "IPv4 sources the world saw"
+	assert_eq "$(masq_rules "$host")" 2 "masquerade rules"
+}
+
+# An ADD or DEL on a table that is already right changes only the pod's
+# elements: the check is a read, not a rewrite.
+test_an_unchanged_table_is_only_read() {
+	local host a b c dir conf mon i pid
+	mk_host host ; mk_pod a ; mk_pod b ; mk_pod c ; mk_dir dir
+	mon=$dir/monitor
+	conf=$(masq_conf same "$dir")
+	add_pod "$host" "$a" ca "$conf"
+	add_pod "$host" "$c" cc "$(mk_conf plain "$dir" 1.0.0 "$DUAL_B")"
+	# Appending, so that emptying the file below leaves no hole in it.
+	ip netns exec "$host" nft monitor >>"$mon" 2>&1 &
+	pid=$!
+	_register "kill $pid"
+	# Wait until the monitor sees a change of our own.
+	for i in $(seq 50); do
+		ip netns exec "$host" nft add table inet probe-mark
+		ip netns exec "$host" nft delete table inet probe-mark
+		grep -q probe-mark "$mon" && break
+		sleep 0.1
+	done
+	grep -q probe-mark "$mon" || fail "nft monitor saw nothing"
+	: >"$mon"
+	add_pod "$host" "$b" cb "$conf"
+	cni DEL "$host" "$b" cb eth0 "$conf"; assert_rc 0
+	cni DEL "$host" "$c" cc eth0 "$(mk_conf plain "$dir" 1.0.0 "$DUAL_B")"; assert_rc 0
+	ip netns exec "$host" nft add table inet probe-mark
+	for i in $(seq 50); do grep -q probe-mark "$mon" && break; sleep 0.1; done
+	kill "$pid"
+	assert_eq "$(grep -v probe-mark "$mon" | grep -v '^# ' | sed 's/ *$//' | sort | tr '\n' '|')" \
+		"$(printf '%s\n' "add element inet rivet same-pods4 { $cb_4 }" "add element inet rivet same-pods6 { $cb_6 }" \
+			"delete element inet rivet same-pods4 { $cb_4 }" "delete element inet rivet same-pods6 { $cb_6 }" | sort | tr '\n' '|')" \
+		"changes nft monitor saw"
+}
+
+# rivet 0.1 kept every network's two rules in one chain, postrouting. The
+# first ADD of each network after an upgrade moves its rules to the
+# network's own chain; the last one takes the old chain away.
+test_an_upgrade_moves_the_rules_of_each_network_out_of_the_old_chain() {
+	local host a b dir
+	mk_host host ; mk_pod a ; mk_pod b ; mk_dir dir
+	ip netns exec "$host" nft -f - <<-'EOF' || fail "cannot load rivet 0.1's table"
+	table inet rivet {
+		set up-pods4 { type ipv4_addr; elements = { 198.18.0.50 } }
+		set up-keep4 { type ipv4_addr; flags interval; elements = { 198.18.0.0/24 } }
+		set up-pods6 { type ipv6_addr; }
+		set up-keep6 { type ipv6_addr; flags interval; elements = { fd5a:7e57:1::/64 } }
+		set old-pods4 { type ipv4_addr; elements = { 198.18.1.50 } }
+		set old-keep4 { type ipv4_addr; flags interval; elements = { 198.18.1.0/24 } }
+		set old-pods6 { type ipv6_addr; }
+		set old-keep6 { type ipv6_addr; flags interval; elements = { fd5a:7e57:2::/64 } }
+		chain postrouting {
+			type nat hook postrouting priority srcnat; policy accept;
+			ip saddr @up-pods4 ip daddr != @up-keep4 counter masquerade comment "rivet: masquerade pods of network up"
+			ip6 saddr @up-pods6 ip6 daddr != @up-keep6 counter masquerade comment "rivet: masquerade pods of network up"
+			ip saddr @old-pods4 ip daddr != @old-keep4 counter masquerade comment "rivet: masquerade pods of network old"
+			ip6 saddr @old-pods6 ip6 daddr != @old-keep6 counter masquerade comment "rivet: masquerade pods of network old"
+		}
+	}
+	EOF
+	add_pod "$host" "$a" ca "$(masq_conf up "$dir")"
+	# up's rules moved; its running pod's element stayed; old's untouched.
+	assert_eq "$(rules_using "$host" up-pods4)" 1 "rules using @up-pods4"
+	assert_eq "$(rules_using "$host" up-pods6)" 1 "rules using @up-pods6"
+	assert_eq "$(rules_in "$host" up-masq)" 2 "rules of up-masq"
+	assert_eq "$(rules_in "$host" postrouting)" 2 "rules left in the old chain"
+	assert_eq "$(rules_using "$host" old-pods4)" 1 "rules using @old-pods4"
+	assert_elems "$host" up-pods4 "198.18.0.50 $ca_4"
+	# old's next ADD comes with ipMasq switched off: its rules and sets
+	# go, and with them the old chain.
+	add_pod "$host" "$b" cb "$(mk_conf old "$dir" 1.0.0 "$DUAL_B")"
+	ip netns exec "$host" nft list chain inet rivet postrouting >/dev/null 2>&1 && fail "the old chain is left"
+	elems "$host" old-pods4 >/dev/null && fail "set old-pods4 left"
+	assert_eq "$(masq_rules "$host")" 2 "masquerade rules"
+	assert_eq "$(rules_in "$host" antispoof)" 1 "anti-spoof rules"
 }
 
 test_racing_first_adds_build_one_rule_per_family() {
@@ -491,7 +650,8 @@ test_racing_first_adds_build_one_rule_per_family() {
 		assert_eq "$(echo "$want4" | wc -w)" 8 "IPv4 addresses handed out"
 		assert_eq "$(rules_using "$host" race-pods4)" 1 "round $round: IPv4 rules"
 		assert_eq "$(rules_using "$host" race-pods6)" 1 "round $round: IPv6 rules"
-		assert_eq "$(ip netns exec "$host" nft -j list chain inet rivet postrouting | jq '[.nftables[].rule?|select(.)]|length')" 2 "round $round: rules"
+		assert_eq "$(masq_rules "$host")" 2 "round $round: masquerade rules"
+		assert_eq "$(rules_in "$host" antispoof)" 1 "round $round: anti-spoof rules"
 		_cleanup
 	done
 }
@@ -519,7 +679,89 @@ test_racing_first_adds_of_four_networks() {
 		assert_eq "$(rules_using "$host" "$net-pods4")" 1 "$net: IPv4 rules"
 		assert_eq "$(rules_using "$host" "$net-pods6")" 1 "$net: IPv6 rules"
 	done
-	assert_eq "$(ip netns exec "$host" nft -j list chain inet rivet postrouting | jq '[.nftables[].rule?|select(.)]|length')" 8 "rules"
+	assert_eq "$(masq_rules "$host")" 8 "masquerade rules"
+	assert_eq "$(rules_in "$host" antispoof)" 1 "anti-spoof rules"
+}
+
+# --- spoofing ------------------------------------------------------------------
+
+# probe_sources NETNS: record the source of every echo request NETNS gets,
+# before anything of its own could drop it; seen NETNS 4|6 lists them.
+probe_sources() {
+	ip netns exec "$1" nft -f - <<-'EOF' || fail "cannot load the probe table in $1"
+	table inet probe {
+		set seen4 { type ipv4_addr; flags dynamic; }
+		set seen6 { type ipv6_addr; flags dynamic; }
+		chain pre {
+			type filter hook prerouting priority raw; policy accept;
+			icmp type echo-request update @seen4 { ip saddr }
+			icmpv6 type echo-request update @seen6 { ip6 saddr }
+		}
+	}
+	EOF
+}
+seen() { world_saw "$@"; }
+
+# A pod adds an address it was not given to its eth0 and pings another pod
+# from it: another pod's address on the node, and an address out in the
+# world (routed by the node's default route). IPv6 has no rp_filter at all.
+# For IPv4 the node is either at all.rp_filter=2, a distribution default
+# that wins over the strict mode rivet sets on each host end (the kernel
+# takes the larger of the two), or "off": all.rp_filter=0 and each host
+# end's set to 0 after the ADD, as systemd-sysctl does to every new
+# interface on a node whose sysctl.d says net.ipv4.conf.*.rp_filter = 0.
+# Either way only rivet's own rule may be trusted to stop the packets.
+spoofing_is_dropped() { # CONF all2|off
+	local host outside a b c conf=$1 fake fam n h
+	mk_node host outside ; mk_pod a ; mk_pod b ; mk_pod c
+	ip netns exec "$host" sysctl -qw net.ipv4.conf.all.rp_filter="$([ "$2" = off ] && echo 0 || echo 2)" ||
+		fail "cannot set rp_filter in the node"
+	add_pod "$host" "$a" ca "$conf"
+	add_pod "$host" "$b" cb "$conf"
+	add_pod "$host" "$c" cc "$conf"
+	if [ "$2" = off ]; then
+		for h in $(host_ends "$host"); do
+			ip netns exec "$host" sysctl -qw "net.ipv4.conf.$h.rp_filter=0" || fail "cannot set rp_filter of $h"
+		done
+	fi
+	probe_sources "$b"
+	# Pods still reach each other from their own addresses.
+	ip netns exec "$a" ping -c1 -W2 -I "$ca_4" "$cb_4" >/dev/null || fail "ping from a's own IPv4 address failed"
+	ip netns exec "$a" ping -6 -c1 -W2 -I "$ca_6" "$cb_6" >/dev/null || fail "ping from a's own IPv6 address failed"
+	for fake in "$cc_4" 198.19.200.77 "$cc_6" fd5a:7e57:ee::77; do
+		case $fake in *:*) fam=6 ;; *) fam=4 ;; esac
+		if [ $fam = 6 ]; then
+			ip -n "$a" addr add "$fake/128" dev eth0 nodad || fail "cannot add $fake to a"
+			ip netns exec "$a" ping -6 -c1 -W1 -I "$fake" "$cb_6" >/dev/null 2>&1
+		else
+			ip -n "$a" addr add "$fake/32" dev eth0 || fail "cannot add $fake to a"
+			ip netns exec "$a" ping -c1 -W1 -I "$fake" "$cb_4" >/dev/null 2>&1
+		fi
+	done
+	assert_eq "$(seen "$b" 4)" "$ca_4" "IPv4 sources that reached b"
+	assert_eq "$(seen "$b" 6)" "$ca_6" "IPv6 sources that reached b"
+	# Dropped by rivet's rule, which counted them.
+	n=$(ip netns exec "$host" nft -j list chain inet rivet antispoof |
+		jq '[.nftables[].rule?.expr[]?.counter?.packets | numbers] | add')
+	[ "${n:-0}" -ge 4 ] || fail "rivet's anti-spoof rule counted ${n:-no} packets"
+}
+
+test_a_pod_cannot_send_from_an_address_it_does_not_hold() {
+	local dir
+	mk_dir dir
+	spoofing_is_dropped "$(mk_conf plain "$dir" 1.0.0 "$DUAL")" all2
+}
+
+test_a_pod_cannot_send_from_an_address_it_does_not_hold_rp_filter_off() {
+	local dir
+	mk_dir dir
+	spoofing_is_dropped "$(mk_conf plain "$dir" 1.0.0 "$DUAL")" off
+}
+
+test_a_pod_cannot_send_from_an_address_it_does_not_hold_with_ipmasq() {
+	local dir
+	mk_dir dir
+	spoofing_is_dropped "$(masq_conf spoofm "$dir" "$DUAL" "$EXCLUDE")" all2
 }
 
 # --- kube-proxy ----------------------------------------------------------------
