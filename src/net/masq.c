@@ -1000,36 +1000,95 @@ void masq_release(void)
 	nlconn_close(&lingering);
 }
 
-int masq_del(const char *network, const struct rv_ip *addrs, size_t n, struct rv_err *err)
+/* Which of @addrs are in the network's pod sets: one GETSETELEM each, all
+ * sent at once and answered in one go. A missing set or table is "none".
+ * (Reads, because a transaction that fails costs more than its answer: the
+ * kernel's abort waits for an RCU grace period, 10 ms and more.) */
+static int pods_present(struct txn *t, const char *network, const struct rv_ip *addrs, size_t n,
+			bool *present)
 {
-	struct txn t;
-	int r, first = 0;
+	char buf[8192] __attribute__((aligned(8)));
+	uint32_t first = t->nl.seq;
+	size_t len = 0, answered = 0;
 
-	r = txn_open(&t, n, err);
-	if (r < 0)
-		return r;
-	/* All at once, the usual case; a transaction fails whole, so when one
-	 * address (or set) is gone, one at a time, that the rest still go. */
-	txn_begin(&t);
-	if ((r = pod_elems(&t, NFT_MSG_DELSETELEM, network, AF_INET, addrs, n, false)) == 0 &&
-	    (r = pod_elems(&t, NFT_MSG_DELSETELEM, network, AF_INET6, addrs, n, false)) == 0)
-		r = t.ops ? txn_commit(&t) : 0;
-	for (size_t i = 0; r == -ENOENT && n > 1 && i < n; i++) {
-		int ri;
+	for (size_t i = 0; i < n; i++) {
+		struct nftnl_set *s = set_ref(network, "pods", addrs[i].family);
+		struct nlmsghdr *nlh;
 
-		txn_begin(&t);
-		ri = pod_elems(&t, NFT_MSG_DELSETELEM, network, addrs[i].family, &addrs[i], 1, false);
-		if (ri == 0)
-			ri = txn_commit(&t);
-		if (ri < 0 && ri != -ENOENT && !first) {
-			first = ri;
-			fail(err, &t, ri, "remove a pod's address");
+		present[i] = false;
+		if (!s || put_elem(s, addrs[i].a, ip_bytes(addrs[i].family), 0) < 0) {
+			if (s)
+				nftnl_set_free(s);
+			return -ENOMEM;
+		}
+		nlh = nftnl_nlmsg_build_hdr(t->buf + len, NFT_MSG_GETSETELEM, NFPROTO_INET, 0, t->nl.seq++);
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+		nftnl_set_free(s);
+		len += NLMSG_ALIGN(nlh->nlmsg_len);
+	}
+	if (!n)
+		return 0;
+	if (mnl_socket_sendto(t->nl.sock, t->buf, len) < 0)
+		return -errno;
+	while (answered < n) {
+		ssize_t got = recv_bounded(t, buf, sizeof(buf));
+		const struct nlmsghdr *m = (const struct nlmsghdr *)buf;
+		int left = (int)got;
+
+		if (got < 0)
+			return (int)got;
+		for (; mnl_nlmsg_ok(m, left); m = mnl_nlmsg_next(m, &left)) {
+			size_t i = m->nlmsg_seq - first;
+
+			if (m->nlmsg_seq < first || i >= n)
+				continue;
+			if (m->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = mnl_nlmsg_get_payload(m);
+
+				if (e->error && e->error != -ENOENT)
+					return e->error;
+				answered++;
+			} else if (NFNL_MSG_TYPE(m->nlmsg_type) == NFT_MSG_NEWSETELEM) {
+				present[i] = true;
+				answered++;
+			}
 		}
 	}
-	if (r < 0 && r != -ENOENT && !first) {
-		first = r;
-		fail(err, &t, r, "remove the pod's addresses");
+	return 0;
+}
+
+int masq_del(const char *network, const struct rv_ip *addrs, size_t n, struct rv_err *err)
+{
+	struct rv_ip *gone = calloc(n + 1, sizeof(*gone));
+	bool *present = calloc(n + 1, sizeof(*present));
+	size_t k = 0;
+	struct txn t;
+	int r;
+
+	if (!gone || !present) {
+		r = err_set(err, RIVET_ERR_INTERNAL, ENOMEM, "out of memory");
+		goto out;
 	}
+	r = txn_open(&t, n, err);
+	if (r < 0)
+		goto out;
+	/* Look first, then remove what is there, in one transaction: most
+	 * networks have no pod sets at all (no ipMasq), and a retried DEL
+	 * finds its elements gone. */
+	r = pods_present(&t, network, addrs, n, present);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (present[i])
+			gone[k++] = addrs[i];
+	if (r == 0 && k) {
+		txn_begin(&t);
+		if ((r = pod_elems(&t, NFT_MSG_DELSETELEM, network, AF_INET, gone, k, false)) == 0 &&
+		    (r = pod_elems(&t, NFT_MSG_DELSETELEM, network, AF_INET6, gone, k, false)) == 0)
+			r = txn_commit(&t);
+		if (r == -ENOENT)	/* removed meanwhile (a racing DEL or GC) */
+			r = 0;
+	}
+	if (r < 0)
+		fail(err, &t, r, "remove the pod's addresses");
 	/* Closing a netfilter socket waits for nf_tables to free what the
 	 * transactions deleted, an RCU grace period (7 ms here); the freeing
 	 * starts at commit. Closed after the caller's other work (a veth
@@ -1038,7 +1097,10 @@ int masq_del(const char *network, const struct rv_ip *addrs, size_t n, struct rv
 	lingering = t.nl;
 	t.nl.sock = NULL;
 	txn_close(&t);
-	return first;
+out:
+	free(gone);
+	free(present);
+	return r;
 }
 
 static int getelem_cb(const struct nlmsghdr *nlh, void *data)
