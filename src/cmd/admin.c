@@ -28,6 +28,7 @@
 #include "cni/env.h"
 #include "ipam/store.h"
 #include "net/datapath.h"
+#include "net/masq.h"
 #include "util/model.h"
 
 /* An ADD reserves its addresses before it makes the veth, and the store
@@ -68,7 +69,7 @@ struct entries {
 };
 
 struct opts {
-	bool repair, json, dry_run;
+	bool repair, json, dry_run, force;
 	const char *network;
 	const char *data_dir;
 	long min_age;
@@ -79,7 +80,7 @@ static int usage(FILE *f)
 	fprintf(f,
 		"usage: rivet [--version]\n"
 		"       rivet list <network> [--data-dir DIR] [--json]\n"
-		"       rivet repair <network> [--data-dir DIR] [--dry-run] [--min-age SECONDS] [--json]\n");
+		"       rivet repair <network> [--data-dir DIR] [--dry-run] [--min-age SECONDS] [--force] [--json]\n");
 	if (f != stdout) {
 		fprintf(f, "rivet --help says more.\n");
 		return 2;
@@ -89,8 +90,13 @@ static int usage(FILE *f)
 		"list    the reservations of <network>: address, container, ifname, age, and\n"
 		"        whether the host end of the pod's veth still exists\n"
 		"repair  release the reservations whose host end is gone and that are older\n"
-		"        than --min-age (default %d s); --dry-run only reports\n"
+		"        than --min-age (default %d s), and take their addresses out of the\n"
+		"        network's masquerade sets; --dry-run only reports. It refuses when\n"
+		"        no host end at all is visible (the wrong network namespace) unless\n"
+		"        --force\n"
 		"DIR     the IPAM dataDir (default %s)\n"
+		"Run both in the node's network namespace: on the node, or in a pod with\n"
+		"hostNetwork that mounts the dataDir (the rivet-node DaemonSet's).\n"
 		"Exit status: 0 ok, 1 error, 2 usage. Run by a container runtime, rivet reads\n"
 		"CNI_COMMAND instead; see rivet(8).\n",
 		ADMIN_DEFAULT_MIN_AGE, IPAM_DEFAULT_DATA_DIR);
@@ -134,6 +140,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->json = true;
 		} else if (o->repair && (!strcmp(a, "--dry-run") || !strcmp(a, "-n"))) {
 			o->dry_run = true;
+		} else if (o->repair && !strcmp(a, "--force")) {
+			o->force = true;
 		} else if (!strcmp(a, "--data-dir") || !strncmp(a, "--data-dir=", 11)) {
 			val = a[10] == '=' ? a + 11 : (i + 1 < argc ? argv[++i] : NULL);
 			if (!val || !*val)
@@ -298,18 +306,32 @@ static void table_head(struct widths w, const char *lead)
 static void list_table(const struct opts *o, const struct entries *es, time_t now)
 {
 	struct widths aw = widths_of(es);
-	size_t gone = 0;
+	size_t gone = 0, old = 0;
+	char cmd[4200];
 
 	if (es->n)
 		table_head(aw, "");
 	for (size_t i = 0; i < es->n; i++) {
-		table_row(&es->v[i], aw, now, "");
-		gone += es->v[i].state == HOST_GONE;
+		const struct entry *e = &es->v[i];
+
+		table_row(e, aw, now, "");
+		gone += e->state == HOST_GONE;
+		old += e->state == HOST_GONE && e->owner.since && age_of(e, now) >= ADMIN_DEFAULT_MIN_AGE;
 	}
+	/* The command as it must be typed here, data dir and all. */
+	snprintf(cmd, sizeof(cmd), "rivet repair %s%s%s", o->network,
+		 strcmp(o->data_dir, IPAM_DEFAULT_DATA_DIR) ? " --data-dir " : "",
+		 strcmp(o->data_dir, IPAM_DEFAULT_DATA_DIR) ? o->data_dir : "");
 	fprintf(stdout, "%zu reservation%s in %s/%s", es->n, es->n == 1 ? "" : "s", o->data_dir, o->network);
-	if (gone)
-		fprintf(stdout, "; %zu whose host end is gone (rivet repair %s releases %s)", gone, o->network,
-		       gone == 1 ? "it" : "them");
+	if (gone == old && gone)
+		fprintf(stdout, "; %zu whose host end is gone: %s releases %s", gone, cmd, gone == 1 ? "it" : "them");
+	else if (old)
+		fprintf(stdout, "; %zu whose host end is gone, %zu of them older than %d s: %s releases those",
+			gone, old, ADMIN_DEFAULT_MIN_AGE, cmd);
+	else if (gone)
+		fprintf(stdout, "; %zu whose host end is gone, younger than %d s (an ADD may still be making %s): "
+			"repair keeps %s until then", gone, ADMIN_DEFAULT_MIN_AGE, gone == 1 ? "it" : "them",
+			gone == 1 ? "it" : "them");
 	fprintf(stdout, "\n");
 }
 
@@ -487,6 +509,55 @@ static unsigned repair_entries(struct ipam_store *s, const struct opts *o, struc
 	return failed;
 }
 
+/* Every pod of the network looks gone when rivet runs where none of its host
+ * ends is: a shell in another network namespace, a container without
+ * hostNetwork. Then repair would release live pods' addresses; say so (and
+ * for repair without --force, refuse: returns true). */
+static bool nowhere_to_be_seen(const struct opts *o, const struct entries *es)
+{
+	size_t present = 0, gone = 0;
+
+	for (size_t i = 0; i < es->n; i++) {
+		present += es->v[i].state == HOST_PRESENT;
+		gone += es->v[i].state == HOST_GONE;
+	}
+	if (present || !gone)
+		return false;
+	fprintf(stderr,
+		"rivet: none of the %zu reservation%s of network %s has its host end in this network "
+		"namespace. Run rivet %s where the runtime runs rivet: in the node's own network namespace "
+		"(on the node, or in a pod with hostNetwork: true, such as the rivet-node DaemonSet's)%s\n",
+		gone, gone == 1 ? "" : "s", o->network, o->repair ? "repair" : "list",
+		o->repair ? (o->force ? "; going on (--force)"
+				      : ". If every pod of the network is really gone, run it again with --force")
+			  : "");
+	return true;
+}
+
+/* Take the released addresses out of the network's masquerade sets, which
+ * no DEL will visit for them now. Returns 1 on failure (said why). */
+static unsigned unmasquerade(const struct opts *o, const struct entries *es)
+{
+	struct rv_ip *ips = calloc(es->n + 1, sizeof(*ips));
+	struct rv_err err = { 0 };
+	size_t n = 0;
+	int r = 0;
+
+	for (size_t i = 0; ips && i < es->n; i++)
+		if (es->v[i].release && !es->v[i].error)
+			ips[n++] = es->v[i].ip;
+	if (!ips)
+		r = err_set(&err, RIVET_ERR_INTERNAL, ENOMEM, "out of memory");
+	else if (n)
+		r = masq_del(o->network, ips, n, &err);
+	masq_release();
+	free(ips);
+	if (r < 0)
+		fprintf(stderr, "rivet: the released addresses are still in the masquerade sets: %s%s%s\n",
+			err.msg, err.details[0] ? ": " : "", err.details);
+	return r < 0;
+}
+
 /* Read the store, look at each host end and, for repair, act. Returns 0,
  * 1 when something could not be done (the report is still worth
  * printing), or -1 when there is nothing to report (already said why). */
@@ -532,12 +603,16 @@ static int gather(const struct opts *o, struct entries *es, time_t now)
 	if (unknown)
 		fprintf(stderr, "rivet: could not ask the kernel about %u host end%s\n", unknown,
 			unknown == 1 ? "" : "s");
+	if (nowhere_to_be_seen(o, es) && o->repair && !o->force)
+		goto fatal;
 	if (o->repair) {
 		failed = repair_entries(&s, o, es, now);
 		/* The index entries of released reservations point at nothing
 		 * now; drop them as GC does. */
-		if (!o->dry_run)
+		if (!o->dry_run) {
 			(void)ipam_store_prune_index(&s);
+			failed += unmasquerade(o, es);
+		}
 	}
 	ipam_store_close(&s);
 	if (failed)

@@ -491,6 +491,9 @@ test_list_and_repair_live_and_dead_reservations() {
 	assert_contains "$(printf '%s\n' "$OUT" | grep '^198\.18\.0\.3 ')" "gone"
 	assert_contains "$(printf '%s\n' "$OUT" | grep '^198\.18\.0\.4 ')" "live"
 	assert_contains "$OUT" "7 reservations in $store; 4 whose host end is gone"
+	# The hint can be run as printed (the data dir kept), and does not
+	# promise to release the young one, which repair keeps.
+	assert_contains "$OUT" "3 of them older than 120 s: rivet repair $net --data-dir $dir releases those"
 
 	# --dry-run reports and changes nothing at all.
 	before=$(snapshot "$store")
@@ -543,6 +546,63 @@ test_list_and_repair_live_and_dead_reservations() {
 	assert_rc 0
 	admin "$host" list "$net" --data-dir "$dir" --json
 	assert_json '[.reservations[].containerID] | join(",")' after,old-id
+}
+
+# Run from a namespace that sees none of the network's host ends (a shell
+# in the wrong netns, a container without hostNetwork), every pod looks
+# gone: repair must refuse rather than release live pods' addresses.
+test_repair_refuses_where_no_host_end_is_visible() {
+	local host other dir net store a b conf before
+	ERRF=$(mktemp) && _register "rm -f $ERRF"
+	mk_host host ; mk_netns other elsewhere ; mk_pod a ; mk_pod b ; mk_dir dir
+	net=wrongns
+	store=$dir/$net
+	conf=$(mk_conf "$net" "$dir")
+	cni ADD "$host" "$a" ca eth0 "$conf"; assert_rc 0
+	cni ADD "$host" "$b" cb eth0 "$conf"; assert_rc 0
+	find "$store" -maxdepth 1 -type f -name '198.*' -exec touch -d '10 minutes ago' {} +
+	before=$(snapshot "$store")
+	for dry in "" --dry-run; do
+		admin "$other" repair "$net" --data-dir "$dir" $dry
+		assert_rc 1
+		assert_contains "$(cat "$ERRF")" "none of the 2 reservations of network $net has its host end in this network namespace"
+		assert_contains "$(cat "$ERRF")" "--force"
+		assert_eq "$(snapshot "$store")" "$before" "store after a refused repair $dry"
+	done
+	# list still lists, and says why every pod looks gone.
+	admin "$other" list "$net" --data-dir "$dir"
+	assert_rc 0
+	assert_contains "$(cat "$ERRF")" "network namespace"
+	# Where the pods live, nothing is gone.
+	admin "$host" repair "$net" --data-dir "$dir" --json
+	assert_rc 0
+	assert_json '.released | length' 0
+	# --force does what it is told.
+	admin "$other" repair "$net" --data-dir "$dir" --force --json
+	assert_rc 0
+	assert_json '.released | length' 2
+}
+
+test_repair_takes_released_addresses_out_of_the_masquerade_sets() {
+	local host dir net live dead conf
+	ERRF=$(mktemp) && _register "rm -f $ERRF"
+	mk_host host ; mk_pod live ; mk_pod dead ; mk_dir dir
+	net=rmasq
+	conf=$(mk_conf "$net" "$dir" 1.0.0 '[[{"subnet":"198.18.0.0/24"}],[{"subnet":"fd5a:7e57:1::/64"}]]' ',"ipMasq":true')
+	cni ADD "$host" "$live" live eth0 "$conf"; assert_rc 0
+	cni ADD "$host" "$dead" dead eth0 "$conf"; assert_rc 0
+	find "$dir/$net" -maxdepth 1 -type f -name '198.*' -exec touch -d '10 minutes ago' {} +
+	find "$dir/$net" -maxdepth 1 -type f -name 'fd5a*' -exec touch -d '10 minutes ago' {} +
+	ip netns del "$dead"
+	wait_veths "$host" 1
+	admin "$host" repair "$net" --data-dir "$dir" --json
+	assert_rc 0
+	assert_json '[.released[].ip] | join(",")' "198.18.0.3,fd5a:7e57:1::3"
+	# No later DEL can find these addresses: repair takes them out.
+	assert_eq "$(ip netns exec "$host" nft -j list set inet rivet "$net-pods4" | jq -r '[.nftables[1].set.elem[]?] | join(",")')" \
+		198.18.0.2 "IPv4 pod set after repair"
+	assert_eq "$(ip netns exec "$host" nft -j list set inet rivet "$net-pods6" | jq -r '[.nftables[1].set.elem[]?] | join(",")')" \
+		fd5a:7e57:1::2 "IPv6 pod set after repair"
 }
 
 test_admin_usage_errors_and_missing_store() {
