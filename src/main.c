@@ -191,7 +191,10 @@ int main(int argc, char **argv)
 	conf.raw_len = len;
 	if (getenv("RIVET_LOG_LEVEL") && log_level_parse(getenv("RIVET_LOG_LEVEL"), &conf.log_level) == 0)
 		conf.has_log_level = true;
-	log_configure(conf.log_file, conf.has_log_level ? conf.log_level : RV_LOG_INFO,
+	/* Without a file the default is warnings and errors only: the journal
+	 * needs no line per call. A level asked for is honoured either way. */
+	log_configure(conf.log_file,
+		      conf.has_log_level ? conf.log_level : conf.log_file ? RV_LOG_INFO : RV_LOG_WARN,
 		      conf.log_max_size);
 	log_debug("network %s, cniVersion %s, netns %s", conf.name,
 		  cni_version_name(conf.version), env.netns ? env.netns : "-");

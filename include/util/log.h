@@ -5,8 +5,7 @@
  *
  * Lines go to the file named by the config's logFile (opened on the first
  * line at or above the threshold, so a quiet run costs nothing), or, with no
- * file, errors and warnings go to stderr, which the runtime keeps in its
- * journal. Never stdout. Each line carries the time, level, command,
+ * file, to stderr, which the runtime keeps in its journal. Never stdout. Each line carries the time, level, command,
  * container ID and ifname. The file is bounded: past logMaxSize it is renamed
  * to "<file>.1" (one generation kept) and a new one started.
  */
@@ -32,8 +31,8 @@ const char *log_level_name(enum log_level l);
 /* Tag every later line with the invocation. The strings are copied. */
 void log_set_context(const char *command, const char *container_id, const char *ifname);
 
-/* Point the log at @file (NULL: stderr for warnings and errors only) with
- * @level; may be called again once the config has been read. */
+/* Point the log at @file (NULL: stderr) with @level; may be called again
+ * once the config has been read. */
 void log_configure(const char *file, enum log_level level, size_t max_size);
 
 bool log_enabled(enum log_level l);

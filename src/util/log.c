@@ -77,8 +77,6 @@ void log_configure(const char *file, enum log_level level, size_t max_size)
 
 bool log_enabled(enum log_level l)
 {
-	if (!L.file[0])
-		return l <= RV_LOG_WARN && l <= L.level;
 	return l <= L.level;
 }
 

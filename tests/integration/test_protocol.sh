@@ -132,4 +132,25 @@ test_log_file_has_context_and_is_bounded() {
 	assert_contains "$(cat "$log")" "DEL logctr/eth0"
 }
 
+# Without logFile the lines go to stderr, which runtimes keep in their
+# journal: warnings and errors by default, and every line of the level
+# asked for by logLevel or RIVET_LOG_LEVEL (the README's troubleshooting).
+test_log_level_without_log_file_goes_to_stderr() {
+	local host pod dir conf errf
+	mk_host host; mk_pod pod; mk_dir dir
+	errf=$dir/stderr
+	conf=$(mk_conf quiet "$dir" 1.0.0)
+	_ERRFILE=$errf cni ADD "$host" "$pod" c1 eth0 "$conf"; assert_rc 0
+	assert_eq "$(cat "$errf")" "" "stderr of a successful ADD at the default level"
+	_ERRFILE=$errf cni DEL "$host" "$pod" c1 eth0 "$conf" RIVET_LOG_LEVEL=debug; assert_rc 0
+	assert_contains "$(cat "$errf")" " debug DEL c1/eth0 pid="
+	assert_contains "$(cat "$errf")" "network quiet, cniVersion 1.0.0"
+	assert_contains "$(cat "$errf")" " info  DEL c1/eth0 pid="
+	_ERRFILE=$errf cni ADD "$host" "$pod" c2 eth0 "$(mk_conf quiet "$dir" 1.0.0 '[[{"subnet":"198.18.0.0/24"}]]' ',"logLevel":"debug"')"
+	assert_rc 0
+	assert_eq "$OUT" "$(echo "$OUT" | jq -c .)" "stdout is only the result"
+	assert_contains "$(cat "$errf")" "<-> eth0, MTU"
+	assert_contains "$(cat "$errf")" "added 198.18.0.3 on eth0"
+}
+
 run_tests
