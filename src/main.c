@@ -138,6 +138,12 @@ static int version_reply(const char *text, size_t len)
 	return 0;
 }
 
+static void warn_unknown_keys(const struct netconf *conf)
+{
+	for (size_t i = 0; i < conf->warnings.n; i++)
+		log_warn("config: %s", conf->warnings.v[i]);
+}
+
 static double elapsed_ms(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -181,6 +187,9 @@ int main(int argc, char **argv)
 	if (cni_env_read(&env, &err) < 0 || cni_config_parse(text, len, &env, &conf, &err) < 0) {
 		char *version = NULL;
 
+		/* A misspelled key is often why (to stderr: the log file's
+		 * name may be what is wrong). */
+		warn_unknown_keys(&conf);
 		/* Answer in the caller's version when it is readable at all. */
 		(void)cni_config_peek_version(text, len, &version);
 		status = fail(&err, version);
@@ -196,6 +205,7 @@ int main(int argc, char **argv)
 	log_configure(conf.log_file,
 		      conf.has_log_level ? conf.log_level : conf.log_file ? RV_LOG_INFO : RV_LOG_WARN,
 		      conf.log_max_size);
+	warn_unknown_keys(&conf);
 	log_debug("network %s, cniVersion %s, netns %s", conf.name,
 		  cni_version_name(conf.version), env.netns ? env.netns : "-");
 

@@ -4,9 +4,11 @@
  *
  * Accepts a single plugin config or the plugin entry a runtime cuts out of a
  * conflist (same thing on the wire). Keys rivet does not know are ignored,
- * as the spec asks; a known key of the wrong type or value is an error
- * (code 7) that names the key. Every string is copied out of cJSON, so the
- * rest of rivet never sees a JSON object.
+ * as the spec asks, but each is named in a warning the caller logs (with the
+ * known key it resembles: "ipmasq" is "ipMasq" misspelled); a known key of
+ * the wrong type or value is an error (code 7) that names the key. Every
+ * string is copied out of cJSON, so the rest of rivet never sees a JSON
+ * object.
  */
 #ifndef RIVET_CNI_CONFIG_H
 #define RIVET_CNI_CONFIG_H
@@ -58,6 +60,10 @@ struct netconf {
 	bool has_valid_attachments;
 	struct attachment *valid;
 	size_t n_valid;
+
+	/* Unknown keys, one message each ("unknown key ... is ignored"),
+	 * filled even when the parse fails: a misspelled key often is why. */
+	struct strv warnings;
 };
 
 /* Parse @len bytes of @text for @env's command. The version is checked
@@ -72,5 +78,17 @@ int cni_config_parse(const char *text, size_t len, const struct cni_env *env,
 int cni_config_peek_version(const char *text, size_t len, char **out);
 
 void netconf_done(struct netconf *conf);
+
+/* The configs a runtime would hand to each plugin of @type in @text, which
+ * is a conflist or a single config: for a conflist, each entry of "plugins"
+ * of that type with the list's name and cniVersion put in, as libcni does;
+ * a single config as it is, if it is of that type. @fn gets each (its text,
+ * its index in "plugins", -1 for a single config) and may stop the walk
+ * with a non-zero return, which is returned. Errors (code 6 or 7, @err
+ * filled): not a JSON object, a conflist without a name or plugins, nothing
+ * of @type. The list's own unknown keys are added to @warnings. */
+int cni_config_entries(const char *text, size_t len, const char *type,
+		       int (*fn)(const char *conf, size_t len, int index, void *ctx), void *ctx,
+		       struct strv *warnings, struct rv_err *err);
 
 #endif

@@ -397,6 +397,10 @@ int cni_config_parse(const char *text, size_t len, const struct cni_env *env,
 			      "the network configuration on stdin must be a JSON object");
 		goto out;
 	}
+	if (cni_config_unknown_keys(root, &conf->warnings) < 0) {
+		ret = oom(err);
+		goto out;
+	}
 
 	if ((ret = json_get_string(root, "", "cniVersion", false, &conf->cni_version, err)) < 0)
 		goto out;
@@ -494,5 +498,89 @@ void netconf_done(struct netconf *conf)
 		free(conf->valid[i].ifname);
 	}
 	free(conf->valid);
+	strv_done(&conf->warnings);
 	memset(conf, 0, sizeof(*conf));
+}
+
+int cni_config_entries(const char *text, size_t len, const char *type,
+		       int (*fn)(const char *conf, size_t len, int index, void *ctx), void *ctx,
+		       struct strv *warnings, struct rv_err *err)
+{
+	cJSON *root = cJSON_ParseWithLength(text, len);
+	const cJSON *plugins, *name, *version, *p;
+	int ret = 0, i = 0, found = 0;
+
+	if (!root || !cJSON_IsObject(root)) {
+		ret = err_set(err, CNI_ERR_DECODE, EINVAL, "not a JSON object");
+		goto out;
+	}
+	plugins = get(root, "plugins");
+	if (!plugins) {
+		const cJSON *t = get(root, "type");
+
+		if (cJSON_IsString(t) && strcmp(t->valuestring, type)) {
+			ret = err_set(err, CNI_ERR_CONFIG, EINVAL, "a config of plugin \"%.64s\", not %s",
+				      t->valuestring, type);
+			goto out;
+		}
+		ret = fn(text, len, -1, ctx);
+		goto out;
+	}
+	/* A conflist, as libcni reads one. */
+	if (cni_conflist_unknown_keys(root, warnings) < 0) {
+		ret = oom(err);
+		goto out;
+	}
+	name = get(root, "name");
+	version = get(root, "cniVersion");
+	if (!cJSON_IsString(name) || !*name->valuestring) {
+		ret = err_set(err, CNI_ERR_CONFIG, EINVAL, "the conflist has no \"name\"");
+		goto out;
+	}
+	if (version && !cJSON_IsString(version)) {
+		ret = err_set(err, CNI_ERR_DECODE, EINVAL, "the conflist's cniVersion must be a string");
+		goto out;
+	}
+	if (!cJSON_IsArray(plugins) || !cJSON_GetArraySize(plugins)) {
+		ret = err_set(err, CNI_ERR_CONFIG, EINVAL, "the conflist's \"plugins\" must be a list of plugin configs");
+		goto out;
+	}
+	cJSON_ArrayForEach(p, plugins) {
+		const cJSON *t = cJSON_IsObject(p) ? get(p, "type") : NULL;
+		cJSON *one;
+		char *txt;
+
+		if (!cJSON_IsString(t)) {
+			ret = err_set(err, CNI_ERR_CONFIG, EINVAL, "plugins[%d] has no \"type\"", i);
+			goto out;
+		}
+		if (strcmp(t->valuestring, type)) {
+			i++;
+			continue;
+		}
+		found++;
+		one = cJSON_Duplicate(p, true);
+		if (one) {
+			cJSON_DeleteItemFromObjectCaseSensitive(one, "name");
+			cJSON_DeleteItemFromObjectCaseSensitive(one, "cniVersion");
+		}
+		txt = one && cJSON_AddStringToObject(one, "name", name->valuestring) &&
+		      (!version || cJSON_AddStringToObject(one, "cniVersion", version->valuestring))
+			      ? cJSON_PrintUnformatted(one) : NULL;
+		cJSON_Delete(one);
+		if (!txt) {
+			ret = oom(err);
+			goto out;
+		}
+		ret = fn(txt, strlen(txt), i, ctx);
+		cJSON_free(txt);
+		if (ret)
+			goto out;
+		i++;
+	}
+	if (!found)
+		ret = err_set(err, CNI_ERR_CONFIG, ENOENT, "the conflist has no plugin of type %s", type);
+out:
+	cJSON_Delete(root);
+	return ret;
 }

@@ -41,4 +41,11 @@ int json_parse_dns(const cJSON *obj, const char *where, struct rv_dns *out, stru
 int json_parse_result(const cJSON *obj, const char *where, struct cni_result *out,
 		      struct rv_err *err);
 
+/* Name each key of @root (a plugin's config) and of its dns and host-local
+ * ipam sections that rivet does not know, with the known key it most
+ * resembles, as a message in @out. -1 when out of memory. */
+int cni_config_unknown_keys(const cJSON *root, struct strv *out);
+/* The same for a conflist's own keys. */
+int cni_conflist_unknown_keys(const cJSON *list, struct strv *out);
+
 #endif

@@ -84,12 +84,48 @@ EOT
 }
 
 test_unknown_keys_are_ignored() {
-	local host pod dir conf
+	local host pod dir conf errf
 	mk_host host; mk_pod pod; mk_dir dir
+	errf=$dir/stderr
 	conf=$(mk_conf unk "$dir" 1.0.0 '[[{"subnet":"198.18.0.0/24","futureKey":1}]]' ',"somethingNew":{"x":[1]},"cni.dev/whatever":true')
-	cni ADD "$host" "$pod" c1 eth0 "$conf"
+	_ERRFILE=$errf cni ADD "$host" "$pod" c1 eth0 "$conf"
 	assert_rc 0
 	assert_json '.ips[0].address' 198.18.0.2/32
+	# ... but each is named, so that a misspelling does not pass unseen.
+	assert_contains "$(cat "$errf")" 'unknown key "somethingNew" is ignored'
+	assert_contains "$(cat "$errf")" 'unknown key "futureKey" in ipam.ranges[0][0] is ignored'
+	assert_not_contains "$(cat "$errf")" "cni.dev/whatever"
+}
+
+test_misspelled_keys_are_named_with_the_key_meant() {
+	local host pod dir conf errf
+	mk_host host; mk_pod pod; mk_dir dir
+	errf=$dir/stderr
+	conf=$(mk_conf typo "$dir" 1.0.0 '[[{"subnet":"198.18.0.0/24","rangestart":"198.18.0.9"}]]' ',"ipmasq":true,"mut":1400,"ipMasqExlude":["10.0.0.0/8"]')
+	_ERRFILE=$errf cni ADD "$host" "$pod" c1 eth0 "$conf"
+	assert_rc 0
+	assert_contains "$(cat "$errf")" 'unknown key "ipmasq" is ignored (did you mean "ipMasq"?)'
+	assert_contains "$(cat "$errf")" 'unknown key "mut" is ignored (did you mean "mtu"?)'
+	assert_contains "$(cat "$errf")" 'unknown key "ipMasqExlude" is ignored (did you mean "ipMasqExclude"?)'
+	assert_contains "$(cat "$errf")" 'unknown key "rangestart" in ipam.ranges[0][0] is ignored (did you mean "rangeStart"?)'
+	# A key misspelled is why an ADD fails: the warning comes with the error.
+	_ERRFILE=$errf cni ADD "$host" "$pod" c2 eth1 '{"cniVersion":"1.0.0","name":"typo","type":"rivet","IPAM":{"type":"host-local"}}'
+	assert_cni_error 7
+	assert_contains "$(cat "$errf")" 'unknown key "IPAM" is ignored (did you mean "ipam"?)'
+}
+
+# What runtimes add to a plugin's config is no news to anyone.
+test_keys_runtimes_add_are_not_warned_about() {
+	local host pod dir conf errf prev
+	mk_host host; mk_pod pod; mk_dir dir
+	errf=$dir/stderr
+	conf=$(mk_conf rt "$dir" 1.1.0 '[[{"subnet":"198.18.0.0/24"}]]' ',"capabilities":{"portMappings":true,"ips":true},"runtimeConfig":{"portMappings":[],"ips":["198.18.0.7"],"bandwidth":{}},"args":{"io.kubernetes.cri":{"x":1}},"cni.dev/valid-attachments":[]')
+	_ERRFILE=$errf cni ADD "$host" "$pod" c1 eth0 "$conf"
+	assert_rc 0
+	prev=$(printf '%s' "$conf" | jq -c --argjson r "$OUT" '. + {prevResult: $r}')
+	_ERRFILE=$errf cni CHECK "$host" "$pod" c1 eth0 "$prev"
+	assert_rc 0
+	assert_eq "$(cat "$errf")" "" "stderr"
 }
 
 test_status_and_gc() {

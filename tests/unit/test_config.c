@@ -240,6 +240,38 @@ static void test_unknown_keys_ignored(void **state)
 	netconf_done(&c);
 }
 
+static void test_unknown_keys_named(void **state)
+{
+	struct netconf c;
+
+	(void)state;
+	/* Each unknown key is named, with the known key it most resembles
+	 * (case, a letter off, two swapped); the runtime's keys are not. */
+	parse_ok("{\"cniVersion\":\"1.0.0\",\"name\":\"net1\",\"type\":\"rivet\",\"ipmasq\":true,"
+		 "\"logfile\":\"/x\",\"mut\":1400,\"xyzzy\":1,\"cni.dev/valid-attachments\":[],"
+		 "\"capabilities\":{},\"runtimeConfig\":{\"anything\":1},\"args\":{\"x\":1},"
+		 "\"dns\":{\"nameserver\":[]},"
+		 "\"ipam\":{\"type\":\"host-local\",\"datadir\":\"/d\",\"ranges\":[[{\"subnet\":\"10.1.0.0/16\","
+		 "\"rangestart\":\"10.1.0.9\"}]],\"routes\":[{\"dst\":\"10.9.0.0/16\",\"metric\":1}]}}",
+		 &c);
+	assert_int_equal(c.warnings.n, 8);
+	assert_string_equal(c.warnings.v[0], "unknown key \"ipmasq\" is ignored (did you mean \"ipMasq\"?)");
+	assert_string_equal(c.warnings.v[1], "unknown key \"logfile\" is ignored (did you mean \"logFile\"?)");
+	assert_string_equal(c.warnings.v[2], "unknown key \"mut\" is ignored (did you mean \"mtu\"?)");
+	assert_string_equal(c.warnings.v[3], "unknown key \"xyzzy\" is ignored");
+	assert_string_equal(c.warnings.v[4], "unknown key \"nameserver\" in dns is ignored (did you mean \"nameservers\"?)");
+	assert_string_equal(c.warnings.v[5], "unknown key \"datadir\" in ipam is ignored (did you mean \"dataDir\"?)");
+	assert_string_equal(c.warnings.v[6],
+			    "unknown key \"rangestart\" in ipam.ranges[0][0] is ignored (did you mean \"rangeStart\"?)");
+	assert_string_equal(c.warnings.v[7], "unknown key \"metric\" in ipam.routes[0] is ignored");
+	netconf_done(&c);
+	/* A delegated plugin's ipam is its own business. */
+	parse_ok("{\"cniVersion\":\"1.0.0\",\"name\":\"net1\",\"type\":\"rivet\","
+		 "\"ipam\":{\"type\":\"whereabouts\",\"range\":\"10.1.0.0/16\"}}", &c);
+	assert_int_equal(c.warnings.n, 0);
+	netconf_done(&c);
+}
+
 static void test_null_is_absent(void **state)
 {
 	struct netconf c;
@@ -805,6 +837,7 @@ int main(void)
 		cmocka_unit_test(test_minimal),
 		cmocka_unit_test(test_every_key),
 		cmocka_unit_test(test_unknown_keys_ignored),
+		cmocka_unit_test(test_unknown_keys_named),
 		cmocka_unit_test(test_null_is_absent),
 		cmocka_unit_test(test_missing_version_is_010),
 		cmocka_unit_test(test_every_version_accepted),
