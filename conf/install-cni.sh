@@ -9,14 +9,16 @@
 # binary never meets a half-written file ("text file busy", or a torn
 # executable), and a runtime watching the conf dir never loads half a
 # conflist. A file whose content would not change is left alone, so its
-# inode and mtime stay and the runtime sees no event.
+# inode and mtime stay and the runtime sees no event. The conflist is checked
+# with `rivet validate --cluster` before it is renamed into place: what rivet
+# would refuse on every ADD is refused here, where the DaemonSet shows it.
 #
 # POSIX sh: the image may have nothing but busybox.
 #
 # Usage: install-cni.sh [--loop SECONDS]
 #   --loop N   after installing, check again every N seconds (for a
 #              DaemonSet's long-running container: a conflist removed or
-#              edited by hand is put back), until SIGTERM.
+#              edited by hand is put back), until SIGTERM (exit status 0).
 #
 # Environment (defaults in brackets):
 #   RIVET_BINARY        the binary to install [/opt/rivet/bin/rivet]
@@ -25,9 +27,9 @@
 #   RIVET_CONF_NAME     the conflist's file name [10-rivet.conflist]
 #   RIVET_NETWORK_NAME  the network's "name" [rivet]
 #   RIVET_CNI_VERSION   the conflist's cniVersion [1.0.0]
-#   RIVET_POD_CIDRS     the node's pod ranges, comma or space separated, one
-#                       per family for dual stack (e.g. the node's
-#                       spec.podCIDRs)
+#   RIVET_POD_CIDRS     the node's pod ranges, comma or space separated, at
+#                       most one per family (e.g. the node's spec.podCIDRs;
+#                       each range would give every pod an address)
 #   RIVET_POD_CIDR      one pod range (spec.podCIDR), when RIVET_POD_CIDRS is unset
 #   NODE_NAME           with neither of the above, read spec.podCIDRs of this
 #                       Node from the API server, with the pod's service
@@ -37,8 +39,11 @@
 #   RIVET_LOG_FILE      the log file on the host [/var/log/rivet/rivet.log];
 #                       set but empty: no file (warnings go to the runtime)
 #   RIVET_IPMASQ        masquerade traffic leaving the pod ranges: true/false [true]
-#   RIVET_IPMASQ_EXCLUDE  more destinations not to masquerade (e.g. the
-#                       service CIDR), comma or space separated
+#   RIVET_IPMASQ_EXCLUDE  destinations not to masquerade, comma or space
+#                       separated: the cluster's pod CIDR (one per family;
+#                       required with RIVET_IPMASQ=true, or pods on other
+#                       nodes would see this node's address) and the
+#                       service CIDR
 #   RIVET_DATA_DIR      the IPAM store [/var/lib/cni/networks]
 #   RIVET_PORTMAP, RIVET_BANDWIDTH  chain the portmap / bandwidth plugins:
 #                       true, false, or auto (when the binary is in CNI_BIN_DIR) [auto]
@@ -75,6 +80,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 143' TERM
 trap 'exit 130' INT
+# (--loop makes SIGTERM, the way a pod is stopped, exit 0.)
 
 log() { echo "install-cni: $*" >&2; }
 die() {
@@ -141,7 +147,11 @@ node_pod_cidrs() {
 	else
 		die "neither curl nor wget: cannot read Node $NODE_NAME; set RIVET_POD_CIDRS"
 	fi
-	echo "$node" | tr -d ' \t\r\n' | sed -n 's/.*"podCIDRs":\[\([^]]*\)\].*/\1/p' | tr -d '"'
+	cidrs=$(echo "$node" | tr -d ' \t\r\n' | sed -n 's/.*"podCIDRs":\[\([^]]*\)\].*/\1/p' | tr -d '"')
+	[ -n "$cidrs" ] || die "Node $NODE_NAME has no spec.podCIDRs: the controller manager has not given" \
+		"it a range (its node IPAM, --allocate-node-cidrs, is off, or has not got to this node" \
+		"yet); set RIVET_POD_CIDRS for this node instead"
+	echo "$cidrs"
 }
 
 pod_cidrs() {
@@ -173,11 +183,20 @@ json_list() { # ITEMS...: ["a", "b"]
 }
 
 render() {
-	cidrs=$(pod_cidrs)
+	cidrs=$(pod_cidrs) || exit 1
 	[ -n "$cidrs" ] || die "no pod range: set RIVET_POD_CIDRS (or RIVET_POD_CIDR), or NODE_NAME to read the Node's spec.podCIDRs"
-	ranges=""
+	ranges="" v4="" v6=""
 	for c in $(split "$cidrs"); do
 		is_cidr "$c" || die "pod range '$c' is not a CIDR such as 10.244.1.0/24"
+		# Each range is a range set of its own, and a pod gets an
+		# address from every set: two of one family would give every
+		# pod two addresses of that family.
+		case "$c" in
+		*:*) [ -z "$v6" ] || die "the pod ranges hold two IPv6 ranges ($v6 and $c); give at most one per family, as a Node's spec.podCIDRs does"
+			v6=$c ;;
+		*) [ -z "$v4" ] || die "the pod ranges hold two IPv4 ranges ($v4 and $c); give at most one per family, as a Node's spec.podCIDRs does"
+			v4=$c ;;
+		esac
 		ranges="$ranges${ranges:+, }[{ \"subnet\": \"$c\" }]"
 	done
 
@@ -224,6 +243,13 @@ render() {
 	for c in $exclude; do
 		is_cidr "$c" || die "RIVET_IPMASQ_EXCLUDE: '$c' is not a CIDR such as 10.96.0.0/12"
 	done
+	# (rivet validate --cluster checks that what is excluded covers more
+	# than this node's ranges; the usual omission gets its own words.)
+	[ "$RIVET_IPMASQ" = false ] || [ -n "$exclude" ] ||
+		die "RIVET_IPMASQ=true needs RIVET_IPMASQ_EXCLUDE: with nothing excluded, traffic to pods on" \
+			"other nodes and to services would leave with this node's address. Set it to the" \
+			"cluster's pod CIDR (kube-controller-manager's --cluster-cidr) and the service CIDR," \
+			"e.g. \"10.244.0.0/16,10.96.0.0/12\", or set RIVET_IPMASQ=false"
 
 	# Key order and layout are fixed, so equal settings give equal bytes
 	# and an unchanged node sees no rewrite.
@@ -279,6 +305,16 @@ install_conf() {
 	# Rendered straight into the temporary file, so a failed render (a
 	# bad value) never reaches the runtime's directory.
 	(render) >"$tmp" || exit 1
+	# rivet's own checks, those of every ADD: a range rivet refuses would
+	# fail every pod of the node, while this pod looked healthy.
+	# Its messages name config keys; here they are RIVET_* settings.
+	if ! out=$("$RIVET_BINARY" validate --cluster - <"$tmp" 2>&1 >/dev/null); then
+		echo "$out" | sed 's/^rivet: -: plugins\[0\]: /install-cni: /; s/^rivet: /install-cni: /
+			s/ (CNI error code [0-9]*)$//; s/switch ipMasq off/set RIVET_IPMASQ=false/
+			s/to ipMasqExclude/to RIVET_IPMASQ_EXCLUDE/; s/ipMasqExclude keeps/RIVET_IPMASQ_EXCLUDE keeps/' >&2
+		die "$RIVET_CONF_NAME would not be valid: nothing written"
+	fi
+	[ -z "$out" ] || echo "$out" | sed 's/^rivet: -: plugins\[0\]: /install-cni: /' >&2
 	if [ -f "$dst" ] && cmp -s "$tmp" "$dst"; then
 		rm -f "$tmp"
 		return 0
@@ -308,6 +344,7 @@ esac
 install_binary
 install_conf
 [ -n "$loop" ] || exit 0
+trap 'exit 0' TERM
 log "checking every ${loop}s"
 while :; do
 	# sleep in the background so SIGTERM is handled at once, not after it.

@@ -171,6 +171,8 @@ int main(int argc, char **argv)
 			fprintf(stdout, "rivet %s\n", RIVET_VERSION);
 			return 0;
 		}
+		if (argc > 1 && !strcmp(argv[1], "validate"))
+			return cmd_validate(argc, argv);
 		if (argc > 1)
 			return cmd_admin(argc, argv);
 		return about();

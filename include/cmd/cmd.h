@@ -28,4 +28,8 @@ int cmd_gc(const struct cni_env *env, struct netconf *conf, struct rv_err *err);
  * Returns the process exit status; writes its own output. */
 int cmd_admin(int argc, char **argv);
 
+/* rivet validate [--cluster] FILE: a config checked as ADD would check it,
+ * nothing touched. Returns the exit status (0 valid, 1 not, 2 usage). */
+int cmd_validate(int argc, char **argv);
+
 #endif

@@ -80,7 +80,8 @@ static int usage(FILE *f)
 	fprintf(f,
 		"usage: rivet [--version]\n"
 		"       rivet list <network> [--data-dir DIR] [--json]\n"
-		"       rivet repair <network> [--data-dir DIR] [--dry-run] [--min-age SECONDS] [--force] [--json]\n");
+		"       rivet repair <network> [--data-dir DIR] [--dry-run] [--min-age SECONDS] [--force] [--json]\n"
+		"       rivet validate [--cluster] FILE\n");
 	if (f != stdout) {
 		fprintf(f, "rivet --help says more.\n");
 		return 2;
@@ -94,9 +95,11 @@ static int usage(FILE *f)
 		"        network's masquerade sets; --dry-run only reports. It refuses when\n"
 		"        no host end at all is visible (the wrong network namespace) unless\n"
 		"        --force\n"
+		"validate  check a conflist or config as ADD would, changing nothing\n"
+		"        (rivet validate --help says more)\n"
 		"DIR     the IPAM dataDir (default %s)\n"
-		"Run both in the node's network namespace: on the node, or in a pod with\n"
-		"hostNetwork that mounts the dataDir (the rivet-node DaemonSet's).\n"
+		"Run list and repair in the node's network namespace: on the node, or in a pod\n"
+		"with hostNetwork that mounts the dataDir (the rivet-node DaemonSet's).\n"
 		"Exit status: 0 ok, 1 error, 2 usage. Run by a container runtime, rivet reads\n"
 		"CNI_COMMAND instead; see rivet(8).\n",
 		ADMIN_DEFAULT_MIN_AGE, IPAM_DEFAULT_DATA_DIR);

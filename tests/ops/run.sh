@@ -39,6 +39,10 @@ if [ ! -x "$RIVET" ]; then
 	exit 1
 fi
 
+# The cluster these tests install nodes of: its pod CIDRs, which the
+# installer wants kept from masquerade (every node's range is inside).
+export RIVET_IPMASQ_EXCLUDE="198.18.0.0/15 fd5a:7e57::/32"
+
 # --- helpers ------------------------------------------------------------------
 
 # install_cni ENV... : run the installer against $bin and $conf (set by the
@@ -184,7 +188,7 @@ test_install_templates_from_environment() {
 	assert_json '.plugins | length' 1
 	assert_json '.plugins[0] | has("mtu")' false
 	assert_json '.plugins[0].ipMasq' true
-	assert_json '.plugins[0] | has("ipMasqExclude")' false
+	assert_json '.plugins[0].ipMasqExclude | join(",")' "198.18.0.0/15,fd5a:7e57::/32"
 	assert_json '.plugins[0].logFile' /var/log/rivet/rivet.log
 	assert_json '.plugins[0].logLevel' info
 	assert_json '.plugins[0].ipam.ranges | tojson' '[[{"subnet":"198.18.5.0/24"}]]'
@@ -254,6 +258,7 @@ EOF
 	done
 	rm -f "$conf/10-rivet.conflist" "$bin/rivet"
 	OUT=$(ip netns exec "$ns" env -i PATH="$bb" RIVET_BINARY="$RIVET" CNI_BIN_DIR="$bin" \
+		RIVET_IPMASQ_EXCLUDE="$RIVET_IPMASQ_EXCLUDE" \
 		CNI_CONF_DIR="$conf" NODE_NAME=node-7 KUBERNETES_SERVICE_HOST=127.0.0.1 \
 		KUBERNETES_SERVICE_PORT=8080 RIVET_API_SERVER=http://127.0.0.1:8080 RIVET_SA_DIR="$sa" \
 		"$bb/sh" "$INSTALL_CNI" 2>&1)
@@ -338,6 +343,142 @@ test_install_refuses_bad_values_and_leaves_nothing() {
 	[ -z "$(find "$bin" "$conf" -name '.*.tmp.*')" ] || fail "temporary files left: $(ls -a "$conf")"
 }
 
+# What the installer writes, rivet must accept: it runs rivet validate on
+# the conflist before the rename, so a typo fails the installer (and shows
+# in the DaemonSet) instead of every pod of the node.
+test_install_refuses_pod_ranges_rivet_refuses() {
+	local dir bin conf before v
+	mk_dir dir
+	bin=$dir/bin conf=$dir/net.d
+	install_cni RIVET_POD_CIDR=198.18.0.0/24
+	assert_rc 0
+	OUT=$("$RIVET" validate --cluster "$conf/10-rivet.conflist" 2>&1)
+	[ $? = 0 ] || fail "rivet validate refuses what the installer wrote: $OUT"
+	before=$(file_id "$conf/10-rivet.conflist")
+	for v in "10.244.1.0/33|must be a CIDR" "300.1.1.1/24|must be a CIDR" "10.244.1.5/24|has host bits set" \
+		"198.18.0.0/24,198.18.1.0/24|two IPv4 ranges" "fd5a:7e57:1::/64 fd5a:7e57:2::/64|two IPv6 ranges"; do
+		install_cni RIVET_POD_CIDRS="${v%%|*}" RIVET_IPMASQ_EXCLUDE="10.0.0.0/8 198.18.0.0/15 fd5a:7e57::/32"
+		[ "$RC" = 1 ] || fail "${v%%|*}: exit status $RC, want 1 ($OUT)"
+		assert_contains "$OUT" "${v#*|}" "message for ${v%%|*}"
+		assert_eq "$(file_id "$conf/10-rivet.conflist")" "$before" "conflist after ${v%%|*}"
+	done
+	[ -z "$(find "$bin" "$conf" -name '.*.tmp.*')" ] || fail "temporary files left: $(ls -a "$conf")"
+}
+
+# docs/kube-proxy.md: with ipMasq, the cluster's pod CIDR must be excluded,
+# or traffic to pods on other nodes leaves with the node's address.
+test_install_refuses_ipmasq_without_the_cluster_cidr() {
+	local dir bin conf
+	mk_dir dir
+	bin=$dir/bin conf=$dir/net.d
+	install_cni RIVET_POD_CIDR=198.18.4.0/24 RIVET_IPMASQ_EXCLUDE=
+	assert_rc 1
+	assert_contains "$OUT" "RIVET_IPMASQ_EXCLUDE"
+	assert_contains "$OUT" "cluster"
+	[ ! -e "$conf/10-rivet.conflist" ] || fail "conflist written"
+	# The service CIDR alone, or the node's own range, is not enough.
+	for v in 10.96.0.0/12 198.18.4.0/24; do
+		install_cni RIVET_POD_CIDR=198.18.4.0/24 RIVET_IPMASQ_EXCLUDE="$v"
+		assert_rc 1
+		assert_contains "$OUT" "RIVET_IPMASQ_EXCLUDE keeps nothing beyond this node's own range 198.18.4.0/24"
+		[ ! -e "$conf/10-rivet.conflist" ] || fail "conflist written with exclude $v"
+	done
+	# Dual stack: each family's cluster CIDR.
+	install_cni RIVET_POD_CIDRS="198.18.4.0/24,fd5a:7e57:4::/64" RIVET_IPMASQ_EXCLUDE="198.18.0.0/15 10.96.0.0/12"
+	assert_rc 1
+	assert_contains "$OUT" "fd5a:7e57:4::/64"
+	install_cni RIVET_POD_CIDRS="198.18.4.0/24,fd5a:7e57:4::/64" RIVET_IPMASQ_EXCLUDE="198.18.0.0/15 10.96.0.0/12 fd5a:7e57::/32"
+	assert_rc 0
+	# Without masquerade there is nothing to exclude.
+	install_cni RIVET_POD_CIDR=198.18.4.0/24 RIVET_IPMASQ=false RIVET_IPMASQ_EXCLUDE=
+	assert_rc 0
+}
+
+test_install_names_a_node_without_pod_cidrs() {
+	local dir bin conf www ns
+	mk_dir dir
+	bin=$dir/bin conf=$dir/net.d www=$dir/www
+	mkdir -p "$www/api/v1/nodes"
+	printf '{"kind":"Node","metadata":{"name":"node-9"},"spec":{"providerID":"x"}}\n' >"$www/api/v1/nodes/node-9"
+	mk_netns ns api
+	ip netns exec "$ns" busybox httpd -f -p 127.0.0.1:8080 -h "$www" &
+	_register "kill $!"
+	sleep 0.3
+	OUT=$(ip netns exec "$ns" env RIVET_BINARY="$RIVET" CNI_BIN_DIR="$bin" CNI_CONF_DIR="$conf" \
+		NODE_NAME=node-9 RIVET_API_SERVER=http://127.0.0.1:8080 RIVET_SA_DIR="$dir" sh "$INSTALL_CNI" 2>&1)
+	RC=$?
+	assert_rc 1
+	assert_contains "$OUT" "Node node-9 has no spec.podCIDRs"
+	assert_not_contains "$OUT" "set RIVET_POD_CIDRS (or RIVET_POD_CIDR), or NODE_NAME"
+	[ ! -e "$conf/10-rivet.conflist" ] || fail "conflist written"
+}
+
+# rivet validate FILE: what an ADD would say of the config, and nothing
+# touched. A conflist's rivet entry is checked as the runtime hands it over.
+test_validate_says_what_add_would_and_changes_nothing() {
+	local host vhost pod dir files good bad msg code routes
+	ERRF=$(mktemp) && _register "rm -f $ERRF"
+	mk_host host ; mk_host vhost ; mk_pod pod ; mk_dir dir
+	good=$(mk_conf val "$dir" 1.0.0 '[[{"subnet":"198.18.0.0/24"}]]' ',"ipMasq":true')
+	routes=$(for i in $(seq 0 32); do printf '{"dst":"10.%d.0.0/16"},' "$i"; done)
+	while IFS= read -r bad; do
+		[ -n "$bad" ] || continue
+		cni ADD "$host" "$pod" c1 eth0 "$bad"
+		[ "$RC" = 1 ] || fail "ADD accepted $bad"
+		msg=$(printf '%s' "$OUT" | jq -r .msg)
+		code=$(printf '%s' "$OUT" | jq -r .code)
+		printf '%s' "$bad" >"$dir/bad.conf"
+		printf '%s' "$bad" | jq '{cniVersion, name, plugins: [del(.cniVersion, .name), {type: "portmap"}]}' >"$dir/bad.conflist"
+		files=$(find "$dir" | sort)
+		admin "$vhost" validate "$dir/bad.conf"
+		assert_rc 1
+		assert_contains "$(cat "$ERRF")" "rivet: $dir/bad.conf: $msg (CNI error code $code)"
+		# In a conflist, rivet's entry is named.
+		admin "$vhost" validate "$dir/bad.conflist"
+		assert_rc 1
+		assert_contains "$(cat "$ERRF")" "rivet: $dir/bad.conflist: plugins[0]: $msg"
+		assert_eq "$(find "$dir" | sort)" "$files" "the data dir after validate"
+	done <<-EOT
+	$(printf '%s' "$good" | jq -c '.ipam.ranges[0][0].subnet = "10.244.1.0/33"')
+	$(printf '%s' "$good" | jq -c '.ipam.ranges[0][0].subnet = "300.1.1.1/24"')
+	$(printf '%s' "$good" | jq -c '.ipam.ranges[0][0].subnet = "10.244.1.5/24"')
+	$(printf '%s' "$good" | jq -c '.ipam.ranges = [[{"subnet":"198.18.0.0/24"}],[{"subnet":"198.18.0.128/25"}]]')
+	$(printf '%s' "$good" | jq -c '.logLevel = "loud"')
+	$(printf '%s' "$good" | jq -c '.mtu = 40')
+	$(printf '%s' "$good" | jq -c '.name = "../x"')
+	$(printf '%s' "$good" | jq -c 'del(.ipam)')
+	$(printf '%s' "$good" | jq -c --argjson r "[${routes%,}]" '.ipam.routes = $r')
+	EOT
+	# Valid: the shipped examples, a single config and the conflist.
+	printf '%s' "$good" >"$dir/good.conf"
+	files=$(find "$dir" | sort)
+	admin "$vhost" validate "$dir/good.conf"
+	assert_rc 0
+	assert_eq "$OUT" "$dir/good.conf: valid" "output"
+	# Nothing an ADD makes was made: no store, no nftables table.
+	assert_eq "$(find "$dir" | sort)" "$files" "the data dir after validate"
+	ip netns exec "$vhost" nft list table inet rivet >/dev/null 2>&1 && fail "validate made table inet rivet"
+	admin "$vhost" validate "$ROOT/conf/10-rivet.conflist"
+	assert_rc 0
+	admin "$vhost" validate --cluster "$ROOT/conf/10-rivet.conflist"
+	assert_rc 0
+	admin "$vhost" validate "$ROOT/conf/rivet.conf"
+	assert_rc 0
+	OUT=$(printf '%s' "$good" | "$RIVET" validate - 2>&1)
+	assert_eq "$OUT" "-: valid" "validate from stdin"
+	# --cluster: ipMasq must leave the rest of the cluster's pods alone.
+	admin "$vhost" validate --cluster "$dir/good.conf"
+	assert_rc 1
+	assert_contains "$(cat "$ERRF")" "keeps nothing beyond this node's own range 198.18.0.0/24"
+	# A conflist without rivet, or with another plugin's config.
+	jq '{cniVersion, name, plugins: [{type: "bridge"}]}' "$dir/good.conf" >"$dir/other.conflist"
+	admin "$vhost" validate "$dir/other.conflist"
+	assert_rc 1
+	assert_contains "$(cat "$ERRF")" "the conflist has no plugin of type rivet"
+	admin "$vhost" validate
+	assert_rc 2
+}
+
 test_install_script_is_posix_sh() {
 	dash -n "$INSTALL_CNI" || fail "dash cannot parse it"
 	busybox sh -n "$INSTALL_CNI" || fail "busybox sh cannot parse it"
@@ -362,6 +503,9 @@ test_install_loop_keeps_the_conflist_and_stops_on_sigterm() {
 	kill -TERM "$pid"
 	for i in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	! kill -0 "$pid" 2>/dev/null || fail "the loop did not stop on SIGTERM"
+	# A stop asked for is no failure: the container ends Completed.
+	wait "$pid"
+	assert_eq "$?" 0 "exit status of the loop after SIGTERM"
 }
 
 # --- the manifest ------------------------------------------------------------------
@@ -415,6 +559,34 @@ for e in errors:
     print("manifest:", e)
 sys.exit(1 if errors else 0)
 EOF
+}
+
+# The shipped examples do what docs/kube-proxy.md says: with ipMasq, the
+# cluster's pod CIDR is kept from masquerade. The DaemonSet's settings pass
+# the installer for a node of its cluster; the conflist and the man page's
+# example pass rivet validate --cluster.
+test_shipped_examples_keep_the_cluster_pod_cidr() {
+	local dir bin conf envs
+	mk_dir dir
+	bin=$dir/bin conf=$dir/net.d
+	envs=$("$PY" - "$MANIFEST" <<-'EOF'
+	import sys, yaml
+	ds = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d["kind"] == "DaemonSet"][0]
+	for e in ds["spec"]["template"]["spec"]["initContainers"][0]["env"]:
+	    if "value" in e and e["name"].startswith("RIVET_") and e["name"] != "RIVET_LOG_FILE":
+	        print(e["name"] + "=" + e["value"])
+	EOF
+	) || fail "cannot read the manifest's settings"
+	assert_contains "$envs" "RIVET_IPMASQ=true"
+	# shellcheck disable=SC2086 # one setting per word
+	install_cni $envs RIVET_LOG_FILE= RIVET_POD_CIDRS=10.244.1.0/24
+	assert_rc 0
+	OUT=$("$RIVET" validate --cluster "$ROOT/conf/10-rivet.conflist" 2>&1)
+	[ $? = 0 ] || fail "conf/10-rivet.conflist: $OUT"
+	# The first example of the page is the conflist.
+	awk '/^\.EE$/ { exit } on { gsub(/\\-/, "-"); print } /^\.EX$/ { on = 1 }' "$ROOT/docs/rivet.8" >"$dir/man.conflist"
+	OUT=$("$RIVET" validate --cluster "$dir/man.conflist" 2>&1)
+	[ $? = 0 ] || fail "the man page's example: $OUT"
 }
 
 # --- rivet list / repair ----------------------------------------------------------------
