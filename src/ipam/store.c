@@ -445,8 +445,10 @@ int ipam_store_lock(struct ipam_store *s, unsigned timeout_ms, unsigned *reclaim
 	r = flock_timeout(s->lockfd, timeout_ms);
 	if (r == -ETIMEDOUT)
 		return err_set(err, CNI_ERR_TRY_AGAIN, ETIMEDOUT,
-			       "IPAM store %s is locked by another process for more than %u ms; try again",
-			       s->path, timeout_ms);
+			       "IPAM store %s is locked by another process for more than %u ms; try again. "
+			       "The holder of %s/lock is among the processes `fuser -v %s/lock` lists "
+			       "(the others wait for it)",
+			       s->path, timeout_ms, s->path, s->path);
 	if (r < 0)
 		return store_error(s, err, -r, "lock it");
 	s->locked = true;

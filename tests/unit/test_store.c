@@ -1167,6 +1167,15 @@ static void test_lock_timeout(void **state)
 	elapsed = now_ms() - t0;
 	assert_true(r < 0);
 	assert_err(err, CNI_ERR_TRY_AGAIN, "is locked by another process for more than 300 ms; try again");
+	/* The message says which file, and how to find who holds it. */
+	{
+		char want[4200];
+
+		snprintf(want, sizeof(want), "%s/%s/lock", c->dir, NET);
+		assert_err(err, CNI_ERR_TRY_AGAIN, want);
+		snprintf(want, sizeof(want), "fuser -v %s/%s/lock", c->dir, NET);
+		assert_err(err, CNI_ERR_TRY_AGAIN, want);
+	}
 	if (elapsed < 250 || elapsed > 5000)
 		fail_msg("gave up after %.0f ms, want about 300", elapsed);
 	/* The timer and the SIGALRM disposition are put back. */
