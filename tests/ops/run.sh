@@ -858,6 +858,7 @@ test_package_builds_installs_runs_and_removes() {
 		fail "a rivet package is already installed; refusing to replace it"
 	fi
 	[ ! -e /usr/lib/cni/rivet ] || fail "/usr/lib/cni/rivet exists and is no package's; refusing to replace it"
+	[ ! -e /usr/sbin/rivet ] || fail "/usr/sbin/rivet exists and is no package's; refusing to replace it"
 
 	# Build from a copy: dpkg-buildpackage writes into the parent directory.
 	# The working tree as git sees it: tracked and new files, nothing git
@@ -870,6 +871,8 @@ test_package_builds_installs_runs_and_removes() {
 	deb=$(ls "$dir"/rivet_*_*.deb) || fail "no .deb built: $(ls "$dir")"
 	assert_eq "$(dpkg-deb -f "$deb" Package) $(dpkg-deb -f "$deb" Version)" "rivet 0.1.0-1" "package"
 	dpkg-deb -c "$deb" >"$dir/contents"
+	grep -q " ./usr/sbin/rivet -> ../lib/cni/rivet\$" "$dir/contents" ||
+		fail "no link /usr/sbin/rivet to the plugin: $(cat "$dir/contents")"
 	for f in ./usr/lib/cni/rivet ./usr/share/man/man8/rivet.8.gz \
 		./usr/share/doc/rivet/examples/10-rivet.conflist ./usr/share/doc/rivet/examples/daemonset.yaml \
 		./usr/share/doc/rivet/examples/install-cni.sh ./usr/share/doc/rivet/copyright; do
@@ -895,9 +898,15 @@ test_package_builds_installs_runs_and_removes() {
 	assert_contains "$out" "CNI rivet plugin 0.1.0"
 	man -w rivet >/dev/null 2>&1 || [ -f /usr/share/man/man8/rivet.8.gz ] || fail "man page not installed"
 	dpkg -L rivet | grep -qx /usr/lib/cni/rivet || fail "dpkg does not own /usr/lib/cni/rivet"
+	# The man page's operator commands run as typed, from root's PATH.
+	OUT=$(PATH=/usr/sbin:/usr/bin:/sbin:/bin rivet list nothing-here --data-dir "$dir" --json)
+	RC=$?
+	assert_rc 0
+	assert_json '.reservations | length' 0
 
 	dpkg_retry dpkg -r rivet || fail "dpkg -r failed"
 	[ ! -e /usr/lib/cni/rivet ] || fail "/usr/lib/cni/rivet left after dpkg -r"
+	[ ! -e /usr/sbin/rivet ] && [ ! -L /usr/sbin/rivet ] || fail "/usr/sbin/rivet left after dpkg -r"
 	[ ! -e /usr/share/man/man8/rivet.8.gz ] || fail "man page left after dpkg -r"
 	! dpkg-query -W -f='${Status}' rivet 2>/dev/null | grep -q "ok installed" || fail "still installed"
 	[ -x /usr/lib/cni/host-local ] || fail "removing rivet took the reference plugins with it"
