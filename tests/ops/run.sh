@@ -555,6 +555,15 @@ for c in init + pod["containers"]:
     for name in env:
         want(re.search(r"\b" + name + r"\b", script), c["name"] + ": " + name + " is unknown to install-cni.sh")
     want(env.get("CNI_BIN_DIR", {}).get("value", "/host/opt/cni/bin") == "/host/opt/cni/bin", "CNI_BIN_DIR")
+# The operator commands run in the long-running container: the node's
+# netns (hostNetwork), the store where rivet looks by default (or where
+# RIVET_DATA_DIR says), and CAP_NET_ADMIN for repair's nftables work.
+keep = pod["containers"][0]
+data_dir = {e["name"]: e.get("value") for e in keep["env"]}.get("RIVET_DATA_DIR") or "/var/lib/cni/networks"
+mounts = {m["name"]: m["mountPath"] for m in keep["volumeMounts"]}
+want(data_dir in paths and mounts.get(paths[data_dir]) == data_dir,
+     keep["name"] + ": mounts the store " + data_dir + " at the same path")
+want("NET_ADMIN" in keep["securityContext"].get("capabilities", {}).get("add", []), keep["name"] + ": NET_ADMIN")
 for e in errors:
     print("manifest:", e)
 sys.exit(1 if errors else 0)
