@@ -6,6 +6,7 @@
 #   make demo            install build deps, build, run a pod namespace end to end
 #   make test            install test deps, build, run every test suite
 #   make install         copy rivet to $(DESTDIR)$(CNI_BIN_DIR) and the man page
+#   make image           the node image conf/daemonset.yaml runs (Containerfile), offline
 #
 # Variables: PREFIX, DESTDIR, CNI_BIN_DIR, MANDIR, CC, V=1 (show commands),
 # SANITIZE=1 (ASan+UBSan build into build/asan), NL_STATIC=0 (link libnl
@@ -80,7 +81,7 @@ OBJ      := $(SRC:%.c=$(BUILD)/obj/%.o)
 LIB_OBJ  := $(filter-out $(BUILD)/obj/src/main.o,$(OBJ))
 
 .PHONY: all clean install uninstall demo test check unit unit-bins integration deps test-deps \
-        bench fuzz help asan
+        bench fuzz help asan image
 
 all: $(BUILD)/rivet
 
@@ -172,6 +173,15 @@ fuzz:
 
 asan:
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 all
+
+# The node image (Containerfile): this build's binary (with the shared
+# libraries it loads; STATIC=1 for a static one), the installer and the
+# machine's static busybox, laid out by scripts/image-rootfs.sh. Nothing is
+# fetched. IMAGE names it; conf/daemonset.yaml runs rivet:0.1.0.
+IMAGE ?= rivet:0.1.0
+image: all
+	$(Q)scripts/image-rootfs.sh $(BUILD)/rivet $(BUILD)/image
+	podman build --pull=never --network=none -f Containerfile -t $(IMAGE) $(BUILD)/image
 
 help:
 	@sed -n 's/^#   //p' Makefile

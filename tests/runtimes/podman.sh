@@ -207,3 +207,48 @@ test_podman_static_ip_and_mac_address() {
 
 	assert_contains "$(pm exec fixed ip link show eth0)" "link/ether 02:5a:7e:57:00:77" "the MAC asked for with --mac-address"
 }
+
+# The node image conf/daemonset.yaml runs, built as the Containerfile says:
+# from this checkout's files only (podman build --pull=never in a sandbox
+# whose network namespace reaches nothing), then run as the DaemonSet runs
+# it: its installer writes the binary and a conflist into the node's
+# directories (mounted as the manifest mounts them), and the operator
+# commands work in it against the mounted store.
+test_podman_the_node_image_builds_offline_and_installs_rivet() {
+	local d img=localhost/rivet-node:test out
+	pm_ready
+	d=$(pm_dir)/node-image
+	rm -rf "$d" && mkdir -p "$d/bin" "$d/net.d" "$d/ipam"
+	(cd "$RT_ROOT" && scripts/image-rootfs.sh "$RIVET" "$d/context") >"$d/rootfs.log" 2>&1 ||
+		fail "scripts/image-rootfs.sh: $(cat "$d/rootfs.log")"
+	_register "pm rmi -f $img"
+	pm build --pull=never --network=none -f "$RT_ROOT/Containerfile" -t "$img" "$d/context" >"$d/build.log" 2>&1 ||
+		fail "podman build: $(tail -n 20 "$d/build.log")"
+	assert_eq "$(pm image inspect -f '{{json .Config.Cmd}}' "$img")" '["/opt/rivet/install-cni.sh"]' "the image's command"
+
+	# The DaemonSet's run: its command is the image's installer.
+	out=$(pm run --rm --pull never --cgroup-parent "/$RT_CGROUP" --network none \
+		-v "$d/bin:/host/opt/cni/bin" -v "$d/net.d:/host/etc/cni/net.d" \
+		-e RIVET_POD_CIDRS=198.18.9.0/24,fd5a:7e57:9::/64 -e RIVET_IPMASQ_EXCLUDE=198.18.0.0/15,fd5a:7e57::/32 \
+		"$img" /opt/rivet/install-cni.sh 2>&1) || fail "the image's installer failed: $out"
+	assert_contains "$out" "wrote /host/etc/cni/net.d/10-rivet.conflist"
+	cmp -s "$RIVET" "$d/bin/rivet" || fail "the installed binary is not the one built"
+	OUT=$("$RIVET" validate --cluster "$d/net.d/10-rivet.conflist" 2>&1) ||
+		fail "rivet validate refuses the image's conflist: $OUT"
+	OUT=$(cat "$d/net.d/10-rivet.conflist")
+	assert_json '[.plugins[0].ipam.ranges[][].subnet] | join(",")' "198.18.9.0/24,fd5a:7e57:9::/64"
+
+	# A range rivet refuses is refused by the image's installer, with
+	# rivet's own words: the binary runs in the image.
+	out=$(pm run --rm --pull never --cgroup-parent "/$RT_CGROUP" --network none \
+		-v "$d/bin:/host/opt/cni/bin" -v "$d/net.d:/host/etc/cni/net.d" \
+		-e RIVET_POD_CIDRS=198.18.9.5/24 -e RIVET_IPMASQ=false "$img" 2>&1) &&
+		fail "the image's installer accepted 198.18.9.5/24: $out"
+	assert_contains "$out" "has host bits set"
+
+	# The operator commands, in the image, against the store as mounted.
+	out=$(pm run --rm --pull never --cgroup-parent "/$RT_CGROUP" --network none \
+		-v "$d/ipam:/var/lib/cni/networks" "$img" /opt/rivet/bin/rivet list rivet --json 2>&1) ||
+		fail "rivet list in the image failed: $out"
+	assert_contains "$out" '"reservations":[]'
+}
