@@ -83,7 +83,9 @@ static int txn_open(struct txn *t, size_t n_elems, struct rv_err *err)
 
 	memset(t, 0, sizeof(*t));
 	t->cap = 16384 + n_elems * 64;
-	t->buf = malloc(t->cap);
+	/* Zeroed: libmnl leaves attribute padding as it finds it, and the
+	 * kernel should not be handed stale bytes (valgrind says so). */
+	t->buf = calloc(1, t->cap);
 	if (!t->buf)
 		return err_set(err, RIVET_ERR_INTERNAL, ENOMEM, "out of memory");
 	r = nlconn_open(&t->nl, NETLINK_NETFILTER, -1, err);
@@ -1000,57 +1002,62 @@ void masq_release(void)
 	nlconn_close(&lingering);
 }
 
-/* Which of @addrs are in the network's pod sets: one GETSETELEM each, all
- * sent at once and answered in one go. A missing set or table is "none".
- * (Reads, because a transaction that fails costs more than its answer: the
- * kernel's abort waits for an RCU grace period, 10 ms and more.) */
+/* Which of @addrs are in the network's pod sets: one GETSETELEM each, sent
+ * PRESENT_CHUNK at a time and answered together. A missing set or table is
+ * "none". (Reads, because a transaction that fails costs more than its
+ * answer: the kernel's abort waits for an RCU grace period, 10 ms and more.) */
+#define PRESENT_CHUNK 16
+#define PRESENT_MSG_MAX 512	/* a request for one element of a set named by <net>-pods4 */
+
 static int pods_present(struct txn *t, const char *network, const struct rv_ip *addrs, size_t n,
 			bool *present)
 {
 	char buf[8192] __attribute__((aligned(8)));
-	uint32_t first = t->nl.seq;
-	size_t len = 0, answered = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		struct nftnl_set *s = set_ref(network, "pods", addrs[i].family);
-		struct nlmsghdr *nlh;
+	for (size_t from = 0; from < n; from += PRESENT_CHUNK) {
+		size_t count = n - from < PRESENT_CHUNK ? n - from : PRESENT_CHUNK, len = 0, answered = 0;
+		uint32_t first = t->nl.seq;
 
-		present[i] = false;
-		if (!s || put_elem(s, addrs[i].a, ip_bytes(addrs[i].family), 0) < 0) {
-			if (s)
-				nftnl_set_free(s);
-			return -ENOMEM;
+		for (size_t i = from; i < from + count; i++) {
+			struct nftnl_set *s = set_ref(network, "pods", addrs[i].family);
+			struct nlmsghdr *nlh;
+
+			present[i] = false;
+			if (!s || put_elem(s, addrs[i].a, ip_bytes(addrs[i].family), 0) < 0) {
+				if (s)
+					nftnl_set_free(s);
+				return -ENOMEM;
+			}
+			memset(t->buf + len, 0, PRESENT_MSG_MAX);
+			nlh = nftnl_nlmsg_build_hdr(t->buf + len, NFT_MSG_GETSETELEM, NFPROTO_INET, 0, t->nl.seq++);
+			nftnl_set_elems_nlmsg_build_payload(nlh, s);
+			nftnl_set_free(s);
+			len += NLMSG_ALIGN(nlh->nlmsg_len);
 		}
-		nlh = nftnl_nlmsg_build_hdr(t->buf + len, NFT_MSG_GETSETELEM, NFPROTO_INET, 0, t->nl.seq++);
-		nftnl_set_elems_nlmsg_build_payload(nlh, s);
-		nftnl_set_free(s);
-		len += NLMSG_ALIGN(nlh->nlmsg_len);
-	}
-	if (!n)
-		return 0;
-	if (mnl_socket_sendto(t->nl.sock, t->buf, len) < 0)
-		return -errno;
-	while (answered < n) {
-		ssize_t got = recv_bounded(t, buf, sizeof(buf));
-		const struct nlmsghdr *m = (const struct nlmsghdr *)buf;
-		int left = (int)got;
+		if (mnl_socket_sendto(t->nl.sock, t->buf, len) < 0)
+			return -errno;
+		while (answered < count) {
+			ssize_t got = recv_bounded(t, buf, sizeof(buf));
+			const struct nlmsghdr *m = (const struct nlmsghdr *)buf;
+			int left = (int)got;
 
-		if (got < 0)
-			return (int)got;
-		for (; mnl_nlmsg_ok(m, left); m = mnl_nlmsg_next(m, &left)) {
-			size_t i = m->nlmsg_seq - first;
+			if (got < 0)
+				return (int)got;
+			for (; mnl_nlmsg_ok(m, left); m = mnl_nlmsg_next(m, &left)) {
+				size_t i = m->nlmsg_seq - first;
 
-			if (m->nlmsg_seq < first || i >= n)
-				continue;
-			if (m->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = mnl_nlmsg_get_payload(m);
+				if (m->nlmsg_seq < first || i >= count)
+					continue;
+				if (m->nlmsg_type == NLMSG_ERROR) {
+					const struct nlmsgerr *e = mnl_nlmsg_get_payload(m);
 
-				if (e->error && e->error != -ENOENT)
-					return e->error;
-				answered++;
-			} else if (NFNL_MSG_TYPE(m->nlmsg_type) == NFT_MSG_NEWSETELEM) {
-				present[i] = true;
-				answered++;
+					if (e->error && e->error != -ENOENT)
+						return e->error;
+					answered++;
+				} else if (NFNL_MSG_TYPE(m->nlmsg_type) == NFT_MSG_NEWSETELEM) {
+					present[from + i] = true;
+					answered++;
+				}
 			}
 		}
 	}

@@ -784,6 +784,18 @@ test_repair_takes_released_addresses_out_of_the_masquerade_sets() {
 		198.18.0.2 "IPv4 pod set after repair"
 	assert_eq "$(ip netns exec "$host" nft -j list set inet rivet "$net-pods6" | jq -r '[.nftables[1].set.elem[]?] | join(",")')" \
 		fd5a:7e57:1::2 "IPv6 pod set after repair"
+	# Many at once (more than one batch of lookups): forty crashed pods,
+	# left as a runtime that never called DEL leaves them.
+	for i in $(seq 10 49); do
+		printf 'gone%s\r\neth0' "$i" >"$dir/$net/198.18.0.$i"
+		ip netns exec "$host" nft add element inet rivet "$net-pods4" "{ 198.18.0.$i }"
+	done
+	find "$dir/$net" -maxdepth 1 -type f -name '198.*' -exec touch -d '10 minutes ago' {} +
+	admin "$host" repair "$net" --data-dir "$dir" --json
+	assert_rc 0
+	assert_json '.released | length' 40
+	assert_eq "$(ip netns exec "$host" nft -j list set inet rivet "$net-pods4" | jq -r '[.nftables[1].set.elem[]?] | join(",")')" \
+		198.18.0.2 "IPv4 pod set after repairing forty"
 }
 
 test_admin_usage_errors_and_missing_store() {
