@@ -1072,6 +1072,11 @@ int masq_del(const char *network, const struct rv_ip *addrs, size_t n, struct rv
 	struct txn t;
 	int r;
 
+	if (!n) {
+		free(gone);
+		free(present);
+		return 0;
+	}
 	if (!gone || !present) {
 		r = err_set(err, RIVET_ERR_INTERNAL, ENOMEM, "out of memory");
 		goto out;
