@@ -75,14 +75,15 @@ CFLAGS   += -std=gnu11 -D_GNU_SOURCE $(WARN) -Iinclude $(PKG_CFLAGS) $(SANFLAGS)
             -DRIVET_VERSION='"$(VERSION)"' -MMD -MP
 LDFLAGS  += $(SANFLAGS) -Wl,-O1 -Wl,--as-needed
 
-SRC      := $(wildcard src/*.c src/*/*.c)
+# src/agent/ is rivetd's (libcurl, libcrypto): never linked into the plugin.
+SRC      := $(filter-out src/agent/%,$(wildcard src/*.c src/*/*.c))
 OBJ      := $(SRC:%.c=$(BUILD)/obj/%.o)
 LIB_OBJ  := $(filter-out $(BUILD)/obj/src/main.o,$(OBJ))
 
 .PHONY: all clean install uninstall demo test check unit unit-bins integration deps test-deps \
         bench fuzz help asan
 
-all: $(BUILD)/rivet
+all: $(BUILD)/rivet $(BUILD)/rivetd
 
 $(BUILD)/rivet: $(OBJ)
 	@for l in $(STATIC_LIBS); do \
@@ -108,10 +109,35 @@ $(BUILD)/obj/%.o: %.c
 
 -include $(OBJ:.o=.d)
 
+# --- rivetd, the cluster agent (src/agent/) ---------------------------------
+# Its own top over util/, net/ and the IPAM store (from librivet.a, which
+# gives it only the objects it uses); its libraries reach only rivetd and
+# its tests, never build/rivet.
+AGENT_PKGS   := libcurl libcjson libcrypto libmnl
+AGENT_SRC    := $(wildcard src/agent/*.c)
+AGENT_OBJ    := $(AGENT_SRC:%.c=$(BUILD)/obj/%.o)
+AGENT_LIBS   := $(shell $(PKG_CONFIG) --libs $(AGENT_PKGS) 2>/dev/null)
+
+$(AGENT_OBJ): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(AGENT_PKGS) 2>/dev/null)
+
+-include $(AGENT_OBJ:.o=.d)
+
+# The agent's pure modules have unit tests of their own.
+$(BUILD)/tests/test_cluster: tests/unit/test_cluster.c $(BUILD)/obj/src/agent/cluster.o \
+		$(BUILD)/obj/src/agent/conflist.o $(BUILD)/librivet.a
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/obj/src/agent/cluster.o \
+		$(BUILD)/obj/src/agent/conflist.o $(BUILD)/librivet.a $(LDFLAGS) $(PKG_LIBS) -lcmocka
+
+$(BUILD)/rivetd: $(AGENT_OBJ) $(BUILD)/librivet.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(AGENT_OBJ) $(BUILD)/librivet.a $(AGENT_LIBS) -lm
+
 # --- install -------------------------------------------------------------
 # Temp file + rename: a runtime may be executing the old binary, and writing
 # it in place would give "text file busy" or a torn executable.
-install: $(BUILD)/rivet
+install: $(BUILD)/rivet $(BUILD)/rivetd
 	install -d $(DESTDIR)$(CNI_BIN_DIR)
 	install -m 0755 $(BUILD)/rivet $(DESTDIR)$(CNI_BIN_DIR)/.rivet.new
 	mv -f $(DESTDIR)$(CNI_BIN_DIR)/.rivet.new $(DESTDIR)$(CNI_BIN_DIR)/rivet

@@ -36,6 +36,10 @@ void log_set_context(const char *command, const char *container_id, const char *
  * @level; may be called again once the config has been read. */
 void log_configure(const char *file, enum log_level level, size_t max_size);
 
+/* A daemon's log (rivetd): every line at or above @level to stderr, which
+ * its supervisor (systemd, the kubelet) keeps. */
+void log_to_stderr(enum log_level level);
+
 bool log_enabled(enum log_level l);
 
 void log_msg(enum log_level l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -24,6 +24,7 @@ static struct {
 	char file[4096];
 	size_t max_size;
 	int fd;			/* -1: not opened yet; -2: opening failed */
+	bool daemon;		/* stderr at L.level (log_to_stderr) */
 	char command[16];
 	char container_id[80];
 	char ifname[20];
@@ -70,14 +71,21 @@ void log_set_context(const char *command, const char *container_id, const char *
 void log_configure(const char *file, enum log_level level, size_t max_size)
 {
 	log_close();
+	L.daemon = false;
 	copy(L.file, sizeof(L.file), file);
 	L.level = level;
 	L.max_size = max_size ? max_size : LOG_DEFAULT_MAX_SIZE;
 }
 
+void log_to_stderr(enum log_level level)
+{
+	log_configure(NULL, level, 0);
+	L.daemon = true;
+}
+
 bool log_enabled(enum log_level l)
 {
-	if (!L.file[0])
+	if (!L.file[0] && !L.daemon)
 		return l <= RV_LOG_WARN && l <= L.level;
 	return l <= L.level;
 }

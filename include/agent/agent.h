@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * `rivetd run`: the agent of one node. It claims the node's pod ranges in
+ * etcd (alloc.h), writes the node's conflist (conflist.h), and keeps the
+ * kernel's routes to every other node's ranges (net/routesync.h) as etcd's
+ * watch reports nodes joining, moving and leaving.
+ *
+ * One thread and one epoll: the etcd watch stream (curl's sockets and
+ * timer), a netlink socket that reports routes of ours deleted and links
+ * changing, a signalfd, and a timerfd for lease renewals, retries and
+ * reconciles. Its state is derived: the wanted routes are a function of the
+ * node records in etcd, the kernel's routes of rivetd's protocol are what
+ * it has, and a reconcile is the difference, run at start, after every
+ * reconnect, and on every change.
+ *
+ * What it never does: withdraw this node's range or routes on its own. A
+ * stopped, crashed or upgraded agent leaves the node routed (its pods still
+ * run); only `rivetd leave` or the range lease running out ends that.
+ */
+#ifndef RIVET_AGENT_AGENT_H
+#define RIVET_AGENT_AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent/etcd.h"
+#include "util/log.h"
+
+struct agent_opts {
+	struct etcd_opts etcd;
+	const char *prefix;
+	const char *node_name;
+	const char *node_ip;		/* "IP" or "IPv4,IPv6"; NULL: the default routes' sources */
+	const char *cni_conf_dir;
+	const char *ipam_data_dir;
+	const char *state_dir;
+	int64_t subnet_ttl;		/* seconds */
+	unsigned char route_protocol;
+	const char *network;		/* the conflist's network name */
+	bool ip_masq;
+	const char *ipmasq_exclude;	/* more CIDRs kept unmasqueraded (the service CIDR) */
+	unsigned mtu;			/* 0: the uplink's, less the VXLAN overhead when needed */
+	const char *chain;		/* plugins to chain after rivet: "portmap,bandwidth" */
+};
+
+#define AGENT_DEFAULT_SUBNET_TTL 86400
+#define AGENT_ALIVE_TTL 15		/* seconds: the liveness key's lease */
+
+/* Run until SIGTERM or SIGINT; the exit status. */
+int agent_run(const struct agent_opts *o);
+
+#endif
