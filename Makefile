@@ -81,7 +81,7 @@ OBJ      := $(SRC:%.c=$(BUILD)/obj/%.o)
 LIB_OBJ  := $(filter-out $(BUILD)/obj/src/main.o,$(OBJ))
 
 .PHONY: all clean install uninstall demo test check unit unit-bins integration deps test-deps \
-        bench fuzz help asan
+        bench bench-cluster fuzz help asan
 
 all: $(BUILD)/rivet $(BUILD)/rivetd
 
@@ -191,6 +191,10 @@ integration: all
 
 bench: all
 	$(Q)bench/run.sh
+
+# rivetd with 1000 nodes and 50 agents (minutes; not in CI).
+bench-cluster: all
+	$(Q)bench/cluster.sh
 
 # libFuzzer harnesses (clang); FUZZ_SECONDS per harness, FUZZ_ONLY=<name>.
 fuzz:
