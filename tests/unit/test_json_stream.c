@@ -22,8 +22,8 @@
  * nesting, and the gateway's newline between objects. */
 static const char *const objs[] = {
 	"{\"result\":{\"header\":{\"revision\":\"2\"},\"created\":true}}",
-	"{\"result\":{\"events\":[{\"kv\":{\"key\":\"e30=\",\"value\":\"}{\\\"]\\\\\"}},"
-	"{\"type\":\"DELETE\",\"kv\":{\"key\":\"W10=\"}}]}}",
+	("{\"result\":{\"events\":[{\"kv\":{\"key\":\"e30=\",\"value\":\"}{\\\"]\\\\\"}},"
+	 "{\"type\":\"DELETE\",\"kv\":{\"key\":\"W10=\"}}]}}"),
 	"{\"error\":{\"grpc_code\":14,\"message\":\"transport is closing\"}}",
 };
 
