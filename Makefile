@@ -75,12 +75,13 @@ CFLAGS   += -std=gnu11 -D_GNU_SOURCE $(WARN) -Iinclude $(PKG_CFLAGS) $(SANFLAGS)
             -DRIVET_VERSION='"$(VERSION)"' -MMD -MP
 LDFLAGS  += $(SANFLAGS) -Wl,-O1 -Wl,--as-needed
 
-SRC      := $(wildcard src/*.c src/*/*.c)
+# src/agent/ is rivetd's (libcurl, libcrypto): never linked into the plugin.
+SRC      := $(filter-out src/agent/%,$(wildcard src/*.c src/*/*.c))
 OBJ      := $(SRC:%.c=$(BUILD)/obj/%.o)
 LIB_OBJ  := $(filter-out $(BUILD)/obj/src/main.o,$(OBJ))
 
 .PHONY: all clean install uninstall demo test check unit unit-bins integration deps test-deps \
-        bench fuzz help asan
+        bench fuzz help asan etcd-test-bins
 
 all: $(BUILD)/rivet
 
@@ -107,6 +108,27 @@ $(BUILD)/obj/%.o: %.c
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 -include $(OBJ:.o=.d)
+
+# --- rivetd's modules (src/agent/) -----------------------------------------
+# Their libraries reach only the agent and its tests, never build/rivet.
+AGENT_PKGS   := libcurl libcjson libcrypto
+AGENT_SRC    := $(wildcard src/agent/*.c)
+AGENT_OBJ    := $(AGENT_SRC:%.c=$(BUILD)/obj/%.o)
+AGENT_LIBS   := $(shell $(PKG_CONFIG) --libs $(AGENT_PKGS) 2>/dev/null)
+UTIL_OBJ     := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard src/util/*.c))
+
+$(AGENT_OBJ): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(AGENT_PKGS) 2>/dev/null)
+
+-include $(AGENT_OBJ:.o=.d)
+
+# The etcd client's test needs a live etcd (tests/etcd/run.sh starts one),
+# so it is not among the unit tests.
+$(BUILD)/tests/etcd/test_etcd: tests/etcd/test_etcd.c $(AGENT_OBJ) $(UTIL_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(AGENT_OBJ) $(UTIL_OBJ) $(LDFLAGS) $(AGENT_LIBS) -lcmocka
+
+etcd-test-bins: $(BUILD)/tests/etcd/test_etcd
 
 # --- install -------------------------------------------------------------
 # Temp file + rename: a runtime may be executing the old binary, and writing
