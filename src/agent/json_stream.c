@@ -35,6 +35,8 @@ int json_stream_feed(struct json_stream *s, const void *p, size_t n)
 		s->obj = s->obj >= s->start ? s->obj - s->start : 0;
 		s->start = 0;
 	}
+	if (!n)
+		return 0;	/* and no memcpy to a buffer not yet allocated */
 	if (n > JSON_STREAM_MAX || s->len > JSON_STREAM_MAX - n)
 		return -EMSGSIZE;
 	if (s->len + n > s->cap) {
