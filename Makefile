@@ -130,6 +130,8 @@ $(BUILD)/tests/etcd/test_etcd: tests/etcd/test_etcd.c $(AGENT_OBJ) $(UTIL_OBJ)
 
 etcd-test-bins: $(BUILD)/tests/etcd/test_etcd
 
+-include $(BUILD)/tests/etcd/test_etcd.d
+
 # --- install -------------------------------------------------------------
 # Temp file + rename: a runtime may be executing the old binary, and writing
 # it in place would give "text file busy" or a torn executable.
@@ -176,6 +178,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/librivet.a
 	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/librivet.a $(LDFLAGS) $(PKG_LIBS) -lcmocka
 
 unit-bins: $(UNIT_BIN)
+
+# What each test was built from, headers and any module .c it compiles in
+# (test_json_stream does), so a change there rebuilds it.
+-include $(UNIT_BIN:=.d)
 
 unit:
 	$(Q)tests/run-unit.sh
