@@ -81,7 +81,7 @@ OBJ      := $(SRC:%.c=$(BUILD)/obj/%.o)
 LIB_OBJ  := $(filter-out $(BUILD)/obj/src/main.o,$(OBJ))
 
 .PHONY: all clean install uninstall demo test check unit unit-bins integration deps test-deps \
-        bench bench-cluster fuzz help asan
+        bench bench-cluster fuzz help asan etcd-test-bins
 
 all: $(BUILD)/rivet $(BUILD)/rivetd
 
@@ -117,6 +117,8 @@ AGENT_PKGS   := libcurl libcjson libcrypto libmnl
 AGENT_SRC    := $(wildcard src/agent/*.c)
 AGENT_OBJ    := $(AGENT_SRC:%.c=$(BUILD)/obj/%.o)
 AGENT_LIBS   := $(shell $(PKG_CONFIG) --libs $(AGENT_PKGS) 2>/dev/null)
+# The etcd client alone, for its own test.
+ETCD_OBJ     := $(BUILD)/obj/src/agent/etcd.o $(BUILD)/obj/src/agent/json_stream.o
 
 $(AGENT_OBJ): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(AGENT_PKGS) 2>/dev/null)
 
@@ -133,6 +135,17 @@ $(BUILD)/tests/test_cluster: tests/unit/test_cluster.c $(BUILD)/obj/src/agent/cl
 $(BUILD)/rivetd: $(AGENT_OBJ) $(BUILD)/librivet.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(AGENT_OBJ) $(BUILD)/librivet.a $(AGENT_LIBS) -lm
+
+# The etcd client's test needs a live etcd (tests/etcd/run.sh starts one),
+# so it is not among the unit tests.
+$(BUILD)/tests/etcd/test_etcd: tests/etcd/test_etcd.c $(ETCD_OBJ) $(BUILD)/librivet.a
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(ETCD_OBJ) $(BUILD)/librivet.a $(LDFLAGS) $(AGENT_LIBS) -lcmocka
+
+etcd-test-bins: $(BUILD)/tests/etcd/test_etcd
+
+-include $(BUILD)/tests/etcd/test_etcd.d
 
 # --- install -------------------------------------------------------------
 # Temp file + rename: a runtime may be executing the old binary, and writing
@@ -180,6 +193,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/librivet.a
 	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/librivet.a $(LDFLAGS) $(PKG_LIBS) -lcmocka
 
 unit-bins: $(UNIT_BIN)
+
+# What each test was built from, headers and any module .c it compiles in
+# (test_json_stream does), so a change there rebuilds it.
+-include $(UNIT_BIN:=.d)
 
 unit:
 	$(Q)tests/run-unit.sh

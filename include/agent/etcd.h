@@ -16,7 +16,25 @@
  * the client's timeout, endpoints are tried in turn starting with the one
  * that last answered, and a call fails (with a message naming every
  * endpoint tried and why) only when none answered. An answer from etcd that
- * is an error (a gRPC status in the body) is not retried elsewhere.
+ * is an error (a gRPC status in the body) is not retried elsewhere, except
+ * UNAVAILABLE: it is what a member cut off from its cluster says ("no
+ * leader"), and another member may serve.
+ *
+ * Errors (every call): when no endpoint answered, code CNI_ERR_TRY_AGAIN
+ * and the last endpoint's reason (-ECONNREFUSED, -ETIMEDOUT, -EHOSTUNREACH,
+ * -ECONNRESET, -EPROTO for an answer that is not etcd's gateway, -EAGAIN
+ * for UNAVAILABLE), or code CNI_ERR_CONFIG and -EACCES when TLS failed at
+ * some endpoint (etcd refused our certificate or the lack of one, or its
+ * own did not verify): a configuration to fix, not an outage, though a
+ * TLS etcd that drops a connection before answering reads the same. When
+ * etcd refused: code CNI_ERR_IO, the errno of its gRPC status (-ENOENT for
+ * NOT_FOUND, -EINVAL for INVALID_ARGUMENT, -ENOSPC, -EACCES, -ERANGE for a
+ * compacted revision...) and etcd's own message. A call that timed out
+ * after it was sent may still have been applied, and was then tried at the
+ * next endpoint too: puts and creates are safe to repeat (a repeated create
+ * finds the caller's own value), a repeated delete counts 0.
+ *
+ * HTTP proxies from the environment are not used: etcd is reached directly.
  *
  * The watch is the one long-lived request: it runs on a curl multi handle
  * whose sockets and timer the caller's event loop watches (see
@@ -48,8 +66,10 @@ struct etcd_opts {
 
 struct etcd;
 
-/* Parse the endpoints (code 7 for a malformed list or a cert without key)
- * and set up libcurl; no connection is made yet. */
+/* Parse the endpoints (code 7 for a malformed list, an endpoint without
+ * http:// or https://, a port, or with a path; a cert without key; a CA,
+ * cert or key file that cannot be read, named in the message) and set up
+ * libcurl; no connection is made yet. */
 int etcd_open(struct etcd **out, const struct etcd_opts *o, struct rv_err *err);
 void etcd_close(struct etcd *e);
 
@@ -127,6 +147,11 @@ int etcd_create(struct etcd *e, const char *key, const char *value, int64_t leas
 
 /* Leases. -ENOENT (no message) when the lease does not exist (expired or
  * revoked); the caller decides what that means. */
+/* The out-parameters of keepalive and ttl may be NULL. A TTL under 1 s is
+ * refused (code 7); etcd raises a short one to its minimum (about 2 s with
+ * its default election timeout). Over the gateway each keepalive is one
+ * request with one answer: the renewal stream gRPC clients keep is not
+ * there, so call it at a third of the TTL. */
 int etcd_lease_grant(struct etcd *e, int64_t ttl_s, int64_t *id, struct rv_err *err);
 int etcd_lease_keepalive(struct etcd *e, int64_t id, int64_t *ttl_s, struct rv_err *err);
 int etcd_lease_revoke(struct etcd *e, int64_t id, struct rv_err *err);
@@ -143,20 +168,29 @@ struct etcd_event {
 };
 
 struct etcd_watch_cb {
-	/* A response's events, in revision order; @revision is the header's. */
+	/* A response's events, in revision order; @revision is the header's.
+	 * @ev and what it points to live until the callback returns. */
 	void (*events)(void *ctx, const struct etcd_event *ev, size_t n, int64_t revision);
 	/* The watch ended and will not deliver more: -ESTALE when its start
-	 * revision was compacted (list again, then watch from the list's
-	 * revision + 1), -ECONNRESET and others when etcd went away or
-	 * refused. @msg says what happened. Not called after etcd_watch_stop. */
+	 * revision was compacted or etcd canceled it (list again, then watch
+	 * from the list's revision + 1), -ECONNRESET when etcd went away
+	 * (closed, killed, stopped), -ETIMEDOUT when the connection died in
+	 * silence (TCP keepalive: within ~11 s) or no endpoint confirmed the
+	 * watch in time, -EACCES for TLS, others as for unary calls. @msg
+	 * says what happened and where. Not called after etcd_watch_stop.
+	 * Both callbacks may call etcd_watch_stop or etcd_watch (not
+	 * etcd_close); nothing of the old watch is delivered after that. */
 	void (*ended)(void *ctx, int reason, const char *msg);
 	void *ctx;
 };
 
 /* How the multi handle's sockets and timer reach the caller's loop; the
  * shape of CURLMOPT_SOCKETFUNCTION and CURLMOPT_TIMERFUNCTION. @events is
- * a mask of ETCD_POLL_IN / ETCD_POLL_OUT, 0 to stop watching @fd; @ms is
- * when to call etcd_perform(e, -1, 0), -1 for never. */
+ * a mask of ETCD_POLL_IN / ETCD_POLL_OUT, 0 to stop watching @fd (said
+ * before the fd is closed); @ms is when to call etcd_perform(e, -1, 0), -1
+ * for never. The timer is one-shot: every etcd_perform sets it again for
+ * what is still due. Both may be called from any etcd_watch* and
+ * etcd_perform call. */
 #define ETCD_POLL_IN 1u
 #define ETCD_POLL_OUT 2u
 struct etcd_loop {
@@ -165,10 +199,16 @@ struct etcd_loop {
 	void *ctx;
 };
 
+/* Before etcd_watch (which refuses without a loop); the loop must outlive
+ * the watch. */
 void etcd_set_loop(struct etcd *e, const struct etcd_loop *loop);
 
 /* Watch every key starting with @prefix from revision @start_rev (0: from
- * now). One watch at a time; a second call replaces the first. */
+ * whenever etcd creates the watch, which may be later than the call when
+ * an endpoint fails; give the list's revision + 1). One watch at a time; a
+ * second call replaces the first. The watch starts at the endpoint that
+ * last answered and moves to the next when one fails or does not confirm
+ * the watch within the timeout; failures come through ended(), not here. */
 int etcd_watch(struct etcd *e, const char *prefix, int64_t start_rev, const struct etcd_watch_cb *cb,
 	       struct rv_err *err);
 void etcd_watch_stop(struct etcd *e);
