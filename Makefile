@@ -2,12 +2,13 @@
 #
 # rivet: a routed CNI plugin. Plain GNU make; `make help` lists the targets.
 #
-#   make                 build build/rivet
+#   make                 build build/rivet (the plugin) and build/rivetd (the agent)
 #   make demo            install build deps, build, run a pod namespace end to end
 #   make test            install test deps, build, run every test suite
-#   make install         copy rivet to $(DESTDIR)$(CNI_BIN_DIR) and the man page
+#   make install         rivet to $(DESTDIR)$(CNI_BIN_DIR), rivetd to $(SBINDIR), man pages
+#   make bench-cluster   rivetd with 1000 nodes and 50 agents
 #
-# Variables: PREFIX, DESTDIR, CNI_BIN_DIR, MANDIR, CC, V=1 (show commands),
+# Variables: PREFIX, DESTDIR, CNI_BIN_DIR, SBINDIR, MANDIR, CC, V=1 (show commands),
 # SANITIZE=1 (ASan+UBSan build into build/asan), NL_STATIC=0 (link libnl
 # dynamically; see docs/performance.md for why the default links it statically),
 # STATIC=1 (one self-contained binary, glibc included, into build/static).
@@ -15,6 +16,7 @@
 PREFIX      ?= /usr/local
 CNI_BIN_DIR ?= /opt/cni/bin
 MANDIR      ?= $(PREFIX)/share/man
+SBINDIR     ?= $(PREFIX)/sbin
 DESTDIR     ?=
 CC          ?= cc
 PKG_CONFIG  ?= pkg-config
@@ -151,23 +153,24 @@ etcd-test-bins: $(BUILD)/tests/etcd/test_etcd
 # Temp file + rename: a runtime may be executing the old binary, and writing
 # it in place would give "text file busy" or a torn executable.
 install: $(BUILD)/rivet $(BUILD)/rivetd
-	install -d $(DESTDIR)$(CNI_BIN_DIR)
+	install -d $(DESTDIR)$(CNI_BIN_DIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(BUILD)/rivet $(DESTDIR)$(CNI_BIN_DIR)/.rivet.new
 	mv -f $(DESTDIR)$(CNI_BIN_DIR)/.rivet.new $(DESTDIR)$(CNI_BIN_DIR)/rivet
-	@if [ -f docs/rivet.8 ]; then \
-		install -d $(DESTDIR)$(MANDIR)/man8 && \
-		install -m 0644 docs/rivet.8 $(DESTDIR)$(MANDIR)/man8/rivet.8; fi
+	install -m 0755 $(BUILD)/rivetd $(DESTDIR)$(SBINDIR)/.rivetd.new
+	mv -f $(DESTDIR)$(SBINDIR)/.rivetd.new $(DESTDIR)$(SBINDIR)/rivetd
+	install -m 0644 docs/rivet.8 docs/rivetd.8 $(DESTDIR)$(MANDIR)/man8/
 
 uninstall:
-	rm -f $(DESTDIR)$(CNI_BIN_DIR)/rivet $(DESTDIR)$(MANDIR)/man8/rivet.8
+	rm -f $(DESTDIR)$(CNI_BIN_DIR)/rivet $(DESTDIR)$(SBINDIR)/rivetd \
+		$(DESTDIR)$(MANDIR)/man8/rivet.8 $(DESTDIR)$(MANDIR)/man8/rivetd.8
 
 # --- dependencies (Debian 12) ---------------------------------------------
 BUILD_DEPS := build-essential pkg-config libcjson-dev libnl-3-dev libnl-route-3-dev \
-              libmnl-dev libnftnl-dev iproute2 iputils-ping
+              libmnl-dev libnftnl-dev libcurl4-openssl-dev libssl-dev iproute2 iputils-ping
 TEST_DEPS  := $(BUILD_DEPS) clang libcmocka-dev jq nftables containernetworking-plugins \
               golang-go golang-github-appc-cni-dev podman runc containerd busybox-static \
               uidmap gnuplot-nox valgrind libclang-rt-14-dev debhelper devscripts lintian \
-              python3-yaml
+              python3-yaml etcd-server etcd-client openssl python3
 
 deps:
 	@scripts/apt-install.sh $(BUILD_DEPS)
