@@ -10,7 +10,7 @@
  *   watch      node records put and deleted: update the peer table and
  *              reconcile. A compacted revision: list again.
  *   renew      the node's range lease, every third of its TTL; the agent's
- *              liveness lease, every AGENT_ALIVE_TTL/3 seconds.
+ *              liveness lease, every AGENT_ALIVE_TTL/3 seconds (20).
  *   netlink    a route of ours deleted, the VXLAN device or the uplink
  *              changed: reconcile shortly (a burst of changes is one).
  *   signals    SIGTERM, SIGINT: give up the liveness lease, leave routes,
