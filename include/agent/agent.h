@@ -21,16 +21,24 @@
 #define RIVET_AGENT_AGENT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "agent/etcd.h"
+#include "util/ip.h"
 #include "util/log.h"
+
+#define AGENT_MAX_EXCLUDE 16
+#define AGENT_MAX_CHAIN 4
 
 struct agent_opts {
 	struct etcd_opts etcd;
 	const char *prefix;
 	const char *node_name;
-	const char *node_ip;		/* "IP" or "IPv4,IPv6"; NULL: the default routes' sources */
+	struct rv_ip node_ip;		/* family 0: the default route's source */
+	struct rv_ip node_ip6;		/* an IPv6 address beside an IPv4 node_ip; family 0: none
+					 * given (the IPv6 default route's source, in a dual-stack
+					 * cluster, when node_ip is not given either) */
 	const char *cni_conf_dir;
 	const char *ipam_data_dir;
 	const char *state_dir;
@@ -38,9 +46,11 @@ struct agent_opts {
 	unsigned char route_protocol;
 	const char *network;		/* the conflist's network name */
 	bool ip_masq;
-	const char *ipmasq_exclude;	/* more CIDRs kept unmasqueraded (the service CIDR) */
+	struct rv_prefix exclude[AGENT_MAX_EXCLUDE];	/* more destinations kept unmasqueraded */
+	size_t n_exclude;
 	unsigned mtu;			/* 0: the uplink's, less the VXLAN overhead when needed */
-	const char *chain;		/* plugins to chain after rivet: "portmap,bandwidth" */
+	const char *chain[AGENT_MAX_CHAIN];	/* plugins to chain after rivet */
+	size_t n_chain;
 };
 
 #define AGENT_DEFAULT_SUBNET_TTL 86400

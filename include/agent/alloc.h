@@ -14,7 +14,9 @@
  * The lease is the node's, not the agent's: it is kept across restarts
  * (found on the node's record in etcd, or in the state directory) and
  * renewed while an agent runs; when nobody renews it for its TTL, etcd
- * deletes the node's record and claims, and the ranges become free.
+ * deletes the node's record and claims, and the ranges become free. An
+ * agent started with another TTL moves the keys onto a new lease of that
+ * TTL in the claiming transaction, then revokes the old one.
  */
 #ifndef RIVET_AGENT_ALLOC_H
 #define RIVET_AGENT_ALLOC_H
@@ -52,9 +54,6 @@ int alloc_claim(struct alloc *a, struct node_rec *rec, struct rv_err *err);
 /* Renew the node's lease: 0; -ENOENT when it has ended (claim again);
  * other -errno when etcd could not be asked. */
 int alloc_renew(struct alloc *a, struct rv_err *err);
-
-/* Put @rec again (its addresses or VTEP changed). */
-int alloc_publish(struct alloc *a, const struct node_rec *rec, struct rv_err *err);
 
 /* Remove a node from the cluster: revoke its lease, which deletes its
  * record and range claims together; keys left without a lease are deleted

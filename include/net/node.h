@@ -29,12 +29,9 @@ struct node_link {
  * saying so), or -errno. */
 int node_link_of(const struct rv_ip *ip, struct node_link *out, struct rv_err *err);
 
-/* Is @ip on a subnet of one of this node's links, i.e. routed without a
- * gateway? 1, 0, or -errno. */
-int node_on_link(const struct rv_ip *ip);
-
-/* The same for @n addresses at once (batched lookups on one socket):
- * @out[i] says for @ips[i]. 0 or -errno. */
+/* Is each of @n addresses on a subnet of one of this node's links, i.e.
+ * routed without a gateway? @out[i] says for @ips[i]. Batched lookups on one
+ * socket. 0 or -errno. */
 int node_on_link_many(const struct rv_ip *ips, size_t n, bool *out);
 
 #endif

@@ -9,9 +9,9 @@
  * its protocol number (92 unless configured otherwise) in the main table,
  * and the device "rivet.vxlan" with everything on it. A sync reads exactly
  * those and adds, replaces and deletes until they are the wanted set. A
- * route of any other protocol is never touched, even when it has the
- * destination rivetd wants: that is counted as a conflict and reported,
- * not overwritten.
+ * route of any other protocol is never touched; when one has a destination
+ * rivetd wants, at any metric, it wins: rivetd makes no route of its own
+ * there (and removes one it made earlier), and counts a conflict.
  *
  * No etcd here: the agent turns etcd's node records into a struct rs_want.
  */
@@ -71,15 +71,10 @@ struct rs_stats {
 };
 
 /* Make the kernel match @w. Goes on past a refused change and returns the
- * first refusal (code 101, naming the change and the kernel's words);
- * conflicts are counted in @st, not errors. */
+ * first refusal (code 101, naming the change and the kernel's words); a
+ * VXLAN device that cannot be made is one, and then the VXLAN routes in
+ * the kernel are left as they are while everything else is synced.
+ * Conflicts are counted in @st, not errors. */
 int routesync_apply(const struct rs_want *w, struct rs_stats *st, struct rv_err *err);
-
-/* Remove every route of @protocol from the main table and the VXLAN
- * device: what `rivetd leave` asks of a node that leaves for good. */
-int routesync_flush(unsigned char protocol, struct rv_err *err);
-
-/* How many routes of @protocol the main table holds (both families). */
-int routesync_count(unsigned char protocol, size_t *n, struct rv_err *err);
 
 #endif

@@ -45,7 +45,7 @@
 #define BACKOFF_MIN_MS 500u
 #define BACKOFF_MAX_MS 30000u
 #define RECONCILE_DELAY_MS 100u
-#define MAX_KEEP 16
+#define CONF_REREAD_MS 5000u
 
 /* epoll tags: what an event's fd is. */
 enum { TAG_SIGNAL = 1, TAG_TIMER, TAG_CURL_TIMER, TAG_NETLINK, TAG_CURL };
@@ -63,20 +63,23 @@ struct agent {
 
 	struct node_rec *peers;		/* every other node, by name */
 	size_t n_peers, cap_peers;
-	struct rv_prefix keep[MAX_KEEP];	/* not masqueraded: cluster CIDRs and more */
+	struct rv_prefix keep[AGENT_MAX_EXCLUDE + 2];	/* not masqueraded: cluster CIDRs and more */
 	size_t n_keep;
-	const char *chain[4];		/* pointing into chain_buf */
-	size_t n_chain;
-	char chain_buf[256];
 
 	int ep, sigfd, tfd, curl_tfd, nlfd, lockfd;
 	struct mnl_socket *nl;
 	uint64_t at_connect, at_renew, at_alive, at_reconcile;	/* CLOCK_MONOTONIC ms; 0: none */
-	unsigned backoff_ms;
+	unsigned backoff_ms, renew_backoff_ms;
 	bool need_reconcile;
+	bool relearn;			/* the uplink changed: read its MTU again */
+	bool relist;			/* a peer's range is outside the config we hold */
+	uint64_t conf_read_at;		/* when the config was last read */
 
-	/* What was last said about trouble, so each state is logged once. */
-	char trouble[1200];
+	/* What was last said of each kind of trouble, so that each change of
+	 * state is logged once and not every retry. */
+	char etcd_said[160];
+	char routes_said[512];
+	char conflist_said[512];
 	char conflict[256];
 	bool stop;
 };
@@ -89,25 +92,35 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Log a problem when it differs from the last one; at debug level always. */
+/* Does @key differ from what @said holds? Then remember it: the caller says
+ * it once. A change of state is a new key; the same failure again (whose
+ * text may differ in a timing) is not. */
+static bool news(char *said, size_t len, const char *key)
+{
+	if (!strncmp(said, key, len - 1))
+		return false;
+	snprintf(said, len, "%s", key);
+	return true;
+}
+
+/* etcd could not do @what: logged when the kind of failure changes (what
+ * failed and its code), at debug level on every retry. */
 static void trouble(struct agent *a, const struct rv_err *err, const char *what)
 {
-	char line[sizeof(a->trouble)];
+	char key[160];
 
-	snprintf(line, sizeof(line), "%.100s: %.511s%s%.511s", what, err->msg, err->details[0] ? ": " : "", err->details);
-	if (strcmp(line, a->trouble)) {
-		log_error("%s; retrying", line);
-		snprintf(a->trouble, sizeof(a->trouble), "%s", line);
-	} else {
-		log_debug("still: %s", line);
-	}
+	snprintf(key, sizeof(key), "%.140s:%u", what, err->code);
+	if (news(a->etcd_said, sizeof(a->etcd_said), key))
+		log_error("%s: %s%s%s; retrying", what, err->msg, err->details[0] ? ": " : "", err->details);
+	else
+		log_debug("still %s: %s", what, err->msg);
 }
 
 static void recovered(struct agent *a)
 {
-	if (a->trouble[0])
+	if (a->etcd_said[0])
 		log_info("recovered: etcd at %s answers again", etcd_endpoint(a->etcd));
-	a->trouble[0] = '\0';
+	a->etcd_said[0] = '\0';
 }
 
 static void retry_later(struct agent *a)
@@ -189,8 +202,13 @@ static int decode_peer(struct agent *a, const struct etcd_kv *kv, struct node_re
 		if (cluster_range_index(&a->alloc.conf, &out->ranges[i]) < 0) {
 			char buf[IP_STRLEN];
 
+			/* Routing it would send a foreign range (even a default
+			 * route) to that node. The config may have grown since we
+			 * read it: read it again, at most every few seconds. */
 			log_warn("skipping node %s: its range %s is not a node range of the cluster's CIDRs",
 				 name, prefix_fmt(&out->ranges[i], buf));
+			if (now_ms() - a->conf_read_at > CONF_REREAD_MS)
+				a->relist = true;
 			return -EINVAL;
 		}
 	}
@@ -220,22 +238,46 @@ static unsigned conflist_mtu(const struct agent *a)
 	return a->uplink.mtu;
 }
 
-static int write_conflist(struct agent *a)
+static void write_conflist(struct agent *a)
 {
 	struct conflist_spec s = {
 		.network = a->o->network, .ranges = a->alloc.ranges, .n_ranges = a->alloc.n,
 		.data_dir = a->o->ipam_data_dir, .ip_masq = a->o->ip_masq, .keep = a->keep,
-		.n_keep = a->n_keep, .mtu = conflist_mtu(a), .chain = a->chain, .n_chain = a->n_chain,
+		.n_keep = a->n_keep, .mtu = conflist_mtu(a), .chain = a->o->chain, .n_chain = a->o->n_chain,
 	};
 	struct rv_err err = { 0 };
 	bool changed;
-	int r = conflist_write(a->o->cni_conf_dir, &s, &changed, &err);
 
-	if (r < 0)
-		log_error("%s", err.msg);
-	else if (changed)
+	if (conflist_write(a->o->cni_conf_dir, &s, &changed, &err) < 0) {
+		if (news(a->conflist_said, sizeof(a->conflist_said), err.msg))
+			log_error("%s; trying again at every reconcile", err.msg);
+		/* Not only when something else changes. */
+		if (!a->at_reconcile)
+			a->at_reconcile = now_ms() + BACKOFF_MAX_MS;
+		return;
+	}
+	a->conflist_said[0] = '\0';
+	if (changed)
 		log_info("wrote %s/%s (MTU %u)", a->o->cni_conf_dir, CONFLIST_FILE, s.mtu);
-	return r;
+}
+
+/* The uplink's MTU and index again, after the kernel said it changed. */
+static void relearn_uplink(struct agent *a)
+{
+	struct node_link l;
+	struct rv_err err = { 0 };
+	char ip[IP_STRLEN];
+
+	a->relearn = false;
+	if (node_link_of(&a->self.ip, &l, &err) < 0) {
+		if (news(a->routes_said, sizeof(a->routes_said), err.msg))
+			log_error("%s; this node's address %s is gone: routes stay as they are",
+				  err.msg, ip_fmt(&a->self.ip, ip));
+		return;
+	}
+	if (l.mtu != a->uplink.mtu || l.ifindex != a->uplink.ifindex)
+		log_info("uplink now %s, MTU %u (was %s, MTU %u)", l.name, l.mtu, a->uplink.name, a->uplink.mtu);
+	a->uplink = l;
 }
 
 static void reconcile(struct agent *a)
@@ -260,6 +302,8 @@ static void reconcile(struct agent *a)
 	 * it says what etcd said last, which is what the routes should be. */
 	if (!a->claimed || !a->ever_listed)
 		return;
+	if (a->relearn)
+		relearn_uplink(a);
 	routes = calloc(max, sizeof(*routes));
 	gws = calloc(max, sizeof(*gws));
 	on = calloc(max, sizeof(*on));
@@ -286,8 +330,13 @@ static void reconcile(struct agent *a)
 				if (gw.family)
 					gws[n_gw++] = gw;
 			}
-		if (node_on_link_many(gws, n_gw, on) < 0)
-			memset(on, 0, max * sizeof(*on));
+		/* Unknown is not "off link": that would move every direct
+		 * route to VXLAN. Try the whole reconcile again shortly. */
+		if (node_on_link_many(gws, n_gw, on) < 0) {
+			log_warn("cannot look up which nodes share a subnet with this one; trying again");
+			a->at_reconcile = now_ms() + 1000;
+			goto out;
+		}
 	}
 	n_gw = 0;
 	for (size_t i = 0; i < a->n_peers; i++) {
@@ -325,17 +374,22 @@ static void reconcile(struct agent *a)
 	w.routes = routes;
 	w.n_routes = n;
 	r = routesync_apply(&w, &st, &err);
-	if (r < 0)
-		log_error("routes: %s%s%s", err.msg, err.details[0] ? ": " : "", err.details);
+	if (r < 0 && news(a->routes_said, sizeof(a->routes_said), err.msg))
+		log_error("routes: %s%s%s (%u change%s refused; the rest is done)", err.msg,
+			  err.details[0] ? ": " : "", err.details, st.failed, st.failed == 1 ? "" : "s");
+	else if (r == 0)
+		a->routes_said[0] = '\0';
 	if (st.added || st.replaced || st.deleted || st.entries)
 		log_info("routes to %zu nodes: %u added, %u replaced, %u deleted, %u unchanged, %u entries "
 			 "changed, in %" PRIu64 " ms", a->n_peers, st.added, st.replaced, st.deleted, st.unchanged,
 			 st.entries, now_ms() - t0);
 	else
 		log_debug("routes to %zu nodes unchanged (%u)", a->n_peers, st.unchanged);
-	if (st.conflicts && strcmp(st.conflict, a->conflict))
-		log_warn("%u route%s left alone: %s", st.conflicts, st.conflicts == 1 ? "" : "s", st.conflict);
-	snprintf(a->conflict, sizeof(a->conflict), "%s", st.conflicts ? st.conflict : "");
+	if (st.conflicts && news(a->conflict, sizeof(a->conflict), st.conflict))
+		log_warn("%u route%s of another protocol left alone, none of ours made there: %s", st.conflicts,
+			 st.conflicts == 1 ? "" : "s", st.conflict);
+	else if (!st.conflicts)
+		a->conflict[0] = '\0';
 	write_conflist(a);
 out:
 	free(routes);
@@ -389,6 +443,7 @@ static void on_events(void *ctx, const struct etcd_event *ev, size_t n, int64_t 
 static void on_watch_end(void *ctx, int reason, const char *msg)
 {
 	struct agent *a = ctx;
+	char key[64];
 
 	a->listed = false;
 	if (reason == -ESTALE) {
@@ -396,34 +451,52 @@ static void on_watch_end(void *ctx, int reason, const char *msg)
 		a->at_connect = now_ms();
 		return;
 	}
-	if (strcmp(msg, a->trouble)) {
+	snprintf(key, sizeof(key), "watch:%d", reason);
+	if (news(a->etcd_said, sizeof(a->etcd_said), key))
 		log_error("watch: %s; keeping every route, retrying", msg);
-		snprintf(a->trouble, sizeof(a->trouble), "%s", msg);
-	}
+	else
+		log_debug("watch: %s", msg);
 	retry_later(a);
 }
 
-/* List every node, reconcile, and watch from the list's revision. */
+/* List every node, reconcile, and watch from the list's revision. A record
+ * that no longer decodes keeps what it said last, as the watch does: a
+ * reconnect must not withdraw a node for a bad write. */
 static int list_and_watch(struct agent *a, struct rv_err *err)
 {
 	struct etcd_watch_cb cb = { on_events, on_watch_end, a };
 	char key[CLUSTER_KEY_MAX];
 	struct etcd_kvs kvs = { 0 };
+	struct node_rec *old = a->peers, *rec;
+	size_t n_old = a->n_peers;
 	int r;
 
 	r = etcd_get(a->etcd, cluster_key_nodes(key, a->o->prefix), true, &kvs, err);
 	if (r < 0)
 		return r;
-	a->n_peers = 0;
-	for (size_t i = 0; i < kvs.n; i++) {
-		struct node_rec rec;
+	a->peers = NULL;
+	a->n_peers = a->cap_peers = 0;
+	rec = malloc(sizeof(*rec));
+	for (size_t i = 0; rec && i < kvs.n && r == 0; i++) {
+		const char *name = cluster_node_of_key(a->o->prefix, kvs.v[i].key);
 
-		if (decode_peer(a, &kvs.v[i], &rec) == 0 && strcmp(rec.name, a->self.name) &&
-		    put_peer(a, &rec) < 0) {
-			etcd_kvs_done(&kvs);
-			return err_set(err, RIVET_ERR_INTERNAL, ENOMEM, "out of memory");
+		if (!name || !strcmp(name, a->self.name))
+			continue;
+		if (decode_peer(a, &kvs.v[i], rec) == 0) {
+			r = put_peer(a, rec);
+			continue;
 		}
+		for (size_t k = 0; k < n_old; k++)
+			if (!strcmp(old[k].name, name))
+				r = put_peer(a, &old[k]);
 	}
+	free(old);
+	if (!rec || r < 0) {
+		free(rec);
+		etcd_kvs_done(&kvs);
+		return err_set(err, RIVET_ERR_INTERNAL, ENOMEM, "out of memory");
+	}
+	free(rec);
 	r = etcd_watch(a->etcd, key, kvs.revision + 1, &cb, err);
 	log_info("%zu other nodes at revision %" PRId64, a->n_peers, kvs.revision);
 	etcd_kvs_done(&kvs);
@@ -432,6 +505,43 @@ static int list_and_watch(struct agent *a, struct rv_err *err)
 	a->listed = a->ever_listed = true;
 	reconcile(a);
 	return 0;
+}
+
+/* The config again (it may have grown, with `rivetd init --force`), then
+ * the nodes again, for those skipped as outside the config. */
+static void reread_config(struct agent *a)
+{
+	struct cluster_conf c;
+	struct etcd_kvs kvs = { 0 };
+	struct rv_err err = { 0 };
+	char key[CLUSTER_KEY_MAX];
+
+	a->relist = false;
+	a->conf_read_at = now_ms();
+	if (etcd_get(a->etcd, cluster_key_config(key, a->o->prefix), false, &kvs, &err) < 0 || !kvs.n ||
+	    cluster_conf_decode(kvs.v[0].value, kvs.v[0].value_len, &c, &err) < 0) {
+		etcd_kvs_done(&kvs);
+		return;
+	}
+	etcd_kvs_done(&kvs);
+	if (cluster_conf_equal(&c, &a->alloc.conf))
+		return;
+	for (size_t i = 0; i < a->alloc.n; i++) {
+		if (cluster_range_index(&c, &a->alloc.ranges[i]) < 0) {
+			log_error("the cluster's config changed, and no longer holds this node's ranges: "
+				  "keeping the config this node was claimed under");
+			return;
+		}
+	}
+	if (c.backend != a->alloc.conf.backend || c.vni != a->alloc.conf.vni || c.port != a->alloc.conf.port)
+		log_warn("the cluster's backend, VNI or port changed: restart the agents to apply it");
+	log_info("the cluster's CIDRs changed; listing the nodes again");
+	memcpy(a->alloc.conf.cidr, c.cidr, sizeof(c.cidr));
+	memcpy(a->alloc.conf.node_len, c.node_len, sizeof(c.node_len));
+	a->alloc.conf.n = c.n;
+	etcd_watch_stop(a->etcd);
+	a->listed = false;
+	a->at_connect = now_ms();
 }
 
 /* --- etcd: this node ----------------------------------------------------------- */
@@ -443,29 +553,11 @@ static int learn_node(struct agent *a, struct rv_err *err)
 	bool v6_cidr = false;
 	int r;
 
-	s->ip = (struct rv_ip){ 0 };
-	s->ip6 = (struct rv_ip){ 0 };
+	s->ip = a->o->node_ip;
+	s->ip6 = a->o->node_ip6;
 	for (size_t i = 0; i < a->alloc.conf.n; i++)
 		v6_cidr |= a->alloc.conf.cidr[i].ip.family == AF_INET6;
-	if (a->o->node_ip && *a->o->node_ip) {
-		char buf[128], *save = NULL, *tok;
-
-		snprintf(buf, sizeof(buf), "%s", a->o->node_ip);
-		for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-			struct rv_ip ip;
-
-			if (ip_parse(tok, &ip) < 0)
-				return err_set(err, CNI_ERR_CONFIG, EINVAL,
-					       "--node-ip \"%.64s\" is not an address (or two, IPv4 and IPv6)", tok);
-			if (!s->ip.family)
-				s->ip = ip;
-			else if (ip.family == AF_INET6 && s->ip.family == AF_INET && !s->ip6.family)
-				s->ip6 = ip;
-			else
-				return err_set(err, CNI_ERR_CONFIG, EINVAL,
-					       "--node-ip takes one address, or an IPv4 and an IPv6 one");
-		}
-	} else {
+	if (!s->ip.family) {
 		r = node_default_source(AF_INET, &s->ip, err);
 		if (r == -ENETUNREACH)
 			r = node_default_source(AF_INET6, &s->ip, err);
@@ -560,6 +652,7 @@ static int claim(struct agent *a, struct rv_err *err)
 		cluster_vtep_mac(a->self.name, a->self.vtep_mac);
 	if ((r = alloc_claim(&a->alloc, &a->self, err)) < 0)
 		return r;
+	a->conf_read_at = now_ms();
 	a->claimed = true;
 	schedule_renew(a);
 	log_info("node %s (%s) holds %s%s%s on lease %" PRIx64 " (TTL %" PRId64 " s), backend %s, uplink %s MTU %u",
@@ -571,15 +664,12 @@ static int claim(struct agent *a, struct rv_err *err)
 	a->n_keep = 0;
 	for (size_t i = 0; i < a->alloc.conf.n; i++)
 		a->keep[a->n_keep++] = a->alloc.conf.cidr[i];
-	if (a->o->ipmasq_exclude && *a->o->ipmasq_exclude) {
-		char buf[1024], *save = NULL, *tok;
-
-		snprintf(buf, sizeof(buf), "%s", a->o->ipmasq_exclude);
-		for (tok = strtok_r(buf, ", ", &save); tok && a->n_keep < MAX_KEEP; tok = strtok_r(NULL, ", ", &save))
-			if (prefix_parse(tok, &a->keep[a->n_keep]) == 0)
-				a->n_keep++;
-	}
-	return write_conflist(a);
+	for (size_t i = 0; i < a->o->n_exclude; i++)
+		a->keep[a->n_keep++] = a->o->exclude[i];
+	/* A conflist that cannot be written is said and tried again; the
+	 * range is held and the routes are made regardless. */
+	write_conflist(a);
+	return 0;
 }
 
 /* The connect job: as far as it gets. */
@@ -602,13 +692,15 @@ static void connect_step(struct agent *a)
 		}
 	}
 	if (!a->claimed) {
-		etcd_watch_stop(a->etcd);
-		a->listed = false;
+		/* A watch that runs keeps running: peers' changes go on being
+		 * applied while this node's own claim is retried. */
 		if ((r = claim(a, &err)) < 0) {
 			trouble(a, &err, "claiming this node's ranges");
 			retry_later(a);
 			return;
 		}
+		if (a->listed)
+			reconcile(a);
 	}
 	if ((r = publish_alive(a, &err)) < 0) {
 		trouble(a, &err, "publishing this agent's liveness");
@@ -637,6 +729,7 @@ static void renew_step(struct agent *a)
 	r = alloc_renew(&a->alloc, &err);
 	a->at_renew = 0;
 	if (r == 0) {
+		a->renew_backoff_ms = BACKOFF_MIN_MS;
 		schedule_renew(a);
 		return;
 	}
@@ -646,8 +739,10 @@ static void renew_step(struct agent *a)
 		a->at_connect = now_ms();
 		return;
 	}
+	/* Each try may block for the etcd timeout: back off, as connecting does. */
 	trouble(a, &err, "renewing the range lease");
-	a->at_renew = now_ms() + a->backoff_ms;
+	a->at_renew = now_ms() + a->renew_backoff_ms;
+	a->renew_backoff_ms = a->renew_backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : a->renew_backoff_ms * 2;
 }
 
 static void alive_step(struct agent *a)
@@ -667,7 +762,8 @@ static void alive_step(struct agent *a)
 		a->agent_lease = 0;
 		r = publish_alive(a, &err);
 	}
-	a->at_alive = now_ms() + (r == 0 ? AGENT_ALIVE_TTL * 1000 / 3 : 1000);
+	/* A failed renewal is tried at the next period: the lease outlasts two. */
+	a->at_alive = now_ms() + AGENT_ALIVE_TTL * 1000 / 3;
 }
 
 /* --- the loop ------------------------------------------------------------------ */
@@ -715,7 +811,8 @@ static void curl_timer(void *ctx, long ms)
 	arm(a->curl_tfd, ms < 0 ? 0 : now_ms() + (uint64_t)ms);
 }
 
-/* A change in the kernel that may have undone some of our work. */
+/* A change in the kernel that may have undone some of our work; a change of
+ * the uplink also means its MTU may have changed (a->relearn). */
 static bool concerns_us(struct agent *a, const struct nlmsghdr *nlh)
 {
 	switch (nlh->nlmsg_type) {
@@ -729,8 +826,10 @@ static bool concerns_us(struct agent *a, const struct nlmsghdr *nlh)
 		const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 		const struct nlattr *at;
 
-		if (ifi->ifi_index == a->uplink.ifindex)
+		if (ifi->ifi_index == a->uplink.ifindex) {
+			a->relearn = true;
 			return true;
+		}
 		mnl_attr_for_each(at, nlh, sizeof(*ifi))
 			if (mnl_attr_get_type(at) == IFLA_IFNAME && mnl_attr_validate(at, MNL_TYPE_NUL_STRING) == 0 &&
 			    !strcmp(mnl_attr_get_str(at), RS_VXLAN_DEV))
@@ -741,7 +840,10 @@ static bool concerns_us(struct agent *a, const struct nlmsghdr *nlh)
 	case RTM_DELADDR: {
 		const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
 
-		return (int)ifa->ifa_index == a->uplink.ifindex;
+		if ((int)ifa->ifa_index != a->uplink.ifindex)
+			return false;
+		a->relearn = true;
+		return true;
 	}
 	}
 	return false;
@@ -757,7 +859,7 @@ static void read_netlink(struct agent *a)
 		int left = (int)len;
 
 		for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
-			if (a->claimed && !a->at_reconcile && concerns_us(a, nlh))
+			if (a->claimed && concerns_us(a, nlh) && !a->at_reconcile)
 				a->at_reconcile = now_ms() + RECONCILE_DELAY_MS;
 	}
 	/* ENOBUFS: we missed some; a reconcile covers whatever it was. */
@@ -903,7 +1005,7 @@ static void teardown(struct agent *a)
 int agent_run(const struct agent_opts *o)
 {
 	struct agent a = {
-		.o = o, .backoff_ms = BACKOFF_MIN_MS,
+		.o = o, .backoff_ms = BACKOFF_MIN_MS, .renew_backoff_ms = BACKOFF_MIN_MS,
 		.ep = -1, .sigfd = -1, .tfd = -1, .curl_tfd = -1, .nlfd = -1, .lockfd = -1,
 	};
 	int status = 1;
@@ -913,13 +1015,6 @@ int agent_run(const struct agent_opts *o)
 		.prefix = o->prefix, .state_dir = o->state_dir, .ttl = o->subnet_ttl,
 		.held = held_range, .ctx = &a,
 	};
-	if (o->chain && *o->chain) {
-		char *save = NULL, *tok;
-
-		snprintf(a.chain_buf, sizeof(a.chain_buf), "%s", o->chain);
-		for (tok = strtok_r(a.chain_buf, ", ", &save); tok && a.n_chain < 4; tok = strtok_r(NULL, ", ", &save))
-			a.chain[a.n_chain++] = tok;
-	}
 	if (setup(&a) < 0)
 		goto out;
 	a.alloc.etcd = a.etcd;
@@ -963,6 +1058,8 @@ int agent_run(const struct agent_opts *o)
 				break;
 			}
 		}
+		if (a.relist && !a.stop)
+			reread_config(&a);
 		if (a.need_reconcile && !a.stop)
 			reconcile(&a);
 	}

@@ -178,20 +178,30 @@ static int read_conf(struct alloc *a, struct rv_err *err)
 	return r;
 }
 
-/* The lease to keep: the record's or the remembered one, if still alive;
- * else a new one. */
-static int take_lease(struct alloc *a, int64_t from_record, int64_t remembered, struct rv_err *err)
+/* The lease to keep: the record's or the remembered one, if still alive and
+ * of the TTL asked for; else a new one. A live lease of another TTL (the
+ * agent was restarted with another --subnet-ttl) is replaced, not kept: the
+ * claim moves every key onto the new lease in one transaction, and only
+ * then is the old one revoked (*@old), so peers never see the node go. */
+static int take_lease(struct alloc *a, int64_t from_record, int64_t remembered, int64_t *old,
+		      struct rv_err *err)
 {
 	int64_t candidates[2] = { from_record, remembered }, ttl;
 	int r;
 
+	*old = 0;
 	for (int i = 0; i < 2; i++) {
 		if (!candidates[i])
 			continue;
 		r = etcd_lease_keepalive(a->etcd, candidates[i], &ttl, err);
-		if (r == 0) {
+		/* etcd raises a TTL under its minimum (a few seconds) to it. */
+		if (r == 0 && (ttl == a->ttl || (a->ttl < ttl && ttl <= 5))) {
 			a->lease = candidates[i];
 			return 0;
+		}
+		if (r == 0) {
+			*old = candidates[i];
+			break;
 		}
 		if (r != -ENOENT)
 			return r;
@@ -309,7 +319,7 @@ int alloc_claim(struct alloc *a, struct node_rec *rec, struct rv_err *err)
 	struct etcd_kvs kvs = { 0 };
 	struct node_rec old, *oldp = NULL;
 	struct state st;
-	int64_t rec_lease = 0;
+	int64_t rec_lease = 0, old_lease;
 	int r;
 
 	read_state(a->state_dir, &st);
@@ -323,14 +333,19 @@ int alloc_claim(struct alloc *a, struct node_rec *rec, struct rv_err *err)
 		rec_lease = kvs.v[0].lease;
 	}
 	etcd_kvs_done(&kvs);
-	if ((r = take_lease(a, rec_lease, st.lease, err)) < 0)
+	if ((r = take_lease(a, rec_lease, st.lease, &old_lease, err)) < 0)
 		return r;
 	for (int attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
 		r = try_claim(a, rec, &st, oldp, err);
 		if (r < 0)
 			return r;
-		if (r == 1)
+		if (r == 1) {
+			/* Everything is on the new lease now; the old one holds
+			 * nothing that is still wanted. */
+			if (old_lease)
+				(void)etcd_lease_revoke(a->etcd, old_lease, NULL);
 			return write_state(a->state_dir, a, err);
+		}
 	}
 	return err_set(err, CNI_ERR_TRY_AGAIN, EAGAIN,
 		       "could not claim a node range in %d attempts: other nodes kept taking the same ones",
@@ -342,18 +357,6 @@ int alloc_renew(struct alloc *a, struct rv_err *err)
 	int64_t ttl;
 
 	return etcd_lease_keepalive(a->etcd, a->lease, &ttl, err);
-}
-
-int alloc_publish(struct alloc *a, const struct node_rec *rec, struct rv_err *err)
-{
-	char key[CLUSTER_KEY_MAX], *value = node_rec_encode(rec);
-	int r;
-
-	if (!value)
-		return err_set(err, RIVET_ERR_INTERNAL, ENOMEM, "out of memory");
-	r = etcd_put(a->etcd, cluster_key_node(key, a->prefix, rec->name), value, a->lease, err);
-	free(value);
-	return r;
 }
 
 int alloc_leave(struct etcd *e, const char *prefix, const char *name, bool *found, struct rv_err *err)

@@ -31,6 +31,40 @@ static int open_etcd(const struct ctl_opts *o, struct etcd **e)
 	return 0;
 }
 
+/* Every range a node holds must be a node range of the new config: a node
+ * with pods never moves, and a peer whose range the config does not hold is
+ * not routed. 1 (said) when one is not, 0 when all are. */
+static int refuse_moving_nodes(struct etcd *e, const char *prefix, const struct cluster_conf *want)
+{
+	char key[CLUSTER_KEY_MAX], text[CLUSTER_KEY_MAX];
+	struct etcd_kvs claims = { 0 };
+	struct rv_err err = { 0 };
+	size_t skip = strlen(cluster_key_ranges(key, prefix)), bad = 0;
+
+	if (etcd_get(e, key, true, &claims, &err) < 0) {
+		failed(&err);
+		return 1;
+	}
+	for (size_t i = 0; i < claims.n; i++) {
+		struct rv_prefix r;
+		char *dash;
+
+		snprintf(text, sizeof(text), "%s", claims.v[i].key + skip);
+		if ((dash = strrchr(text, '-')))
+			*dash = '/';
+		if (prefix_parse(text, &r) == 0 && cluster_range_index(want, &r) >= 0)
+			continue;
+		if (!bad++)
+			fprintf(stderr, "rivetd: refusing the new config: nodes hold ranges it does not have:\n");
+		fprintf(stderr, "rivetd:   node %s holds %s\n", claims.v[i].value, text);
+	}
+	etcd_kvs_done(&claims);
+	if (bad)
+		fprintf(stderr, "rivetd: keep those ranges inside the new CIDRs at their node prefix, or remove "
+			"those nodes first (rivetd leave)\n");
+	return bad ? 1 : 0;
+}
+
 int ctl_init(const struct ctl_opts *o)
 {
 	char key[CLUSTER_KEY_MAX], *value = NULL;
@@ -75,10 +109,12 @@ int ctl_init(const struct ctl_opts *o)
 	}
 	if (!o->force) {
 		fprintf(stderr, "rivetd: the cluster at %s is initialised with another config: %s\n"
-			"rivetd: nodes hold ranges of it; pass --force to replace it (nodes keep the ranges "
-			"they hold until they leave)\n", key, cur.value);
+			"rivetd: pass --force to replace it; nodes keep the ranges they hold, so a config that "
+			"does not hold every one of them is refused\n", key, cur.value);
 		goto out;
 	}
+	if (refuse_moving_nodes(e, o->prefix, &want))
+		goto out;
 	if (etcd_put(e, key, value, 0, &err) < 0) {
 		status = failed(&err);
 		goto out;

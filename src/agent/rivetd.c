@@ -22,7 +22,7 @@
 #include "agent/cluster.h"
 #include "agent/conflist.h"
 #include "agent/ctl.h"
-#include "net/routesync.h"
+#include "cni/env.h"
 #include "util/log.h"
 
 #ifndef RIVET_VERSION
@@ -209,6 +209,68 @@ static int parse_num(enum cmd c, int f, unsigned long min, unsigned long max, un
 	return -1;
 }
 
+/* Each run flag is checked here, before the agent touches anything: a typo
+ * in a DaemonSet's environment is an exit status the kubelet shows, not a
+ * conflist quietly missing an exclusion. */
+static int parse_node_ip(enum cmd c, struct agent_opts *o)
+{
+	char buf[128], *save = NULL, *tok;
+
+	if (!val[F_NODE_IP])
+		return 0;
+	snprintf(buf, sizeof(buf), "%s", val[F_NODE_IP]);
+	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		struct rv_ip ip;
+
+		if (ip_parse(tok, &ip) < 0)
+			return bad(c, "--node-ip '%s' is not an address", tok);
+		if (!o->node_ip.family)
+			o->node_ip = ip;
+		else if (ip.family == AF_INET6 && o->node_ip.family == AF_INET && !o->node_ip6.family)
+			o->node_ip6 = ip;
+		else
+			return bad(c, "--node-ip '%s': give one address, or an IPv4 and an IPv6 one", val[F_NODE_IP]);
+	}
+	return 0;
+}
+
+static int parse_exclude(enum cmd c, struct agent_opts *o)
+{
+	char buf[1024], *save = NULL, *tok;
+
+	if (!val[F_EXCLUDE])
+		return 0;
+	snprintf(buf, sizeof(buf), "%s", val[F_EXCLUDE]);
+	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		struct rv_prefix p;
+
+		if (prefix_parse(tok, &p) < 0 || prefix_has_host_bits(&p))
+			return bad(c, "--ipmasq-exclude: '%s' is not a CIDR such as 10.96.0.0/12", tok);
+		if (o->n_exclude == AGENT_MAX_EXCLUDE)
+			return bad(c, "--ipmasq-exclude takes at most %d CIDRs", AGENT_MAX_EXCLUDE);
+		o->exclude[o->n_exclude++] = p;
+	}
+	return 0;
+}
+
+static int parse_chain(enum cmd c, struct agent_opts *o)
+{
+	static char buf[256];
+	char *save = NULL, *tok;
+
+	if (!val[F_CHAIN])
+		return 0;
+	snprintf(buf, sizeof(buf), "%s", val[F_CHAIN]);
+	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+		if (!conflist_chainable(tok))
+			return bad(c, "--cni-chain: rivetd does not know how to chain '%s' (portmap, bandwidth)", tok);
+		if (o->n_chain == AGENT_MAX_CHAIN)
+			return bad(c, "--cni-chain takes at most %d plugins", AGENT_MAX_CHAIN);
+		o->chain[o->n_chain++] = tok;
+	}
+	return 0;
+}
+
 static bool truthy(int f)
 {
 	return val[f] && (!strcmp(val[f], "true") || !strcmp(val[f], "1") || !strcmp(val[f], "yes"));
@@ -255,10 +317,9 @@ int main(int argc, char **argv)
 
 	if (c == CMD_RUN) {
 		struct agent_opts o = {
-			.etcd = eo, .prefix = val[F_PREFIX], .node_name = val[F_NODE_NAME], .node_ip = val[F_NODE_IP],
+			.etcd = eo, .prefix = val[F_PREFIX], .node_name = val[F_NODE_NAME],
 			.cni_conf_dir = val[F_CONF_DIR], .ipam_data_dir = val[F_DATA_DIR], .state_dir = val[F_STATE_DIR],
-			.network = val[F_NETWORK], .ipmasq_exclude = val[F_EXCLUDE], .chain = val[F_CHAIN],
-			.ip_masq = truthy(F_IPMASQ),
+			.network = val[F_NETWORK], .ip_masq = truthy(F_IPMASQ),
 		};
 		char host[HOST_NAME_MAX + 1];
 		unsigned long ttl = 0, proto = 0, mtu = 0;
@@ -279,16 +340,11 @@ int main(int argc, char **argv)
 			return 2;
 		if (strcmp(val[F_IPMASQ], "true") && strcmp(val[F_IPMASQ], "false"))
 			return bad(c, "--ipmasq '%s' must be true or false", val[F_IPMASQ]);
-		for (const char *p = o.chain; p && *p;) {
-			char type[32];
-			size_t n = strcspn(p, ", ");
-
-			snprintf(type, sizeof(type), "%.*s", (int)(n < 31 ? n : 31), p);
-			if (n && !conflist_chainable(type))
-				return bad(c, "--cni-chain: rivetd does not know how to chain '%s' (%s)", type,
-					   "portmap, bandwidth");
-			p += n + strspn(p + n, ", ");
-		}
+		if ((r = parse_node_ip(c, &o)) || (r = parse_exclude(c, &o)) || (r = parse_chain(c, &o)))
+			return r;
+		if (!cni_valid_network_name(o.network))
+			return bad(c, "--network-name '%s' is not a CNI network name (letters, digits, '_', '.', '-')",
+				   o.network);
 		o.subnet_ttl = (int64_t)ttl;
 		o.route_protocol = (unsigned char)proto;
 		o.mtu = (unsigned)mtu;

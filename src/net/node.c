@@ -157,11 +157,3 @@ int node_on_link_many(const struct rv_ip *ips, size_t n, bool *out)
 	nlconn_close(&nl);
 	return r;
 }
-
-int node_on_link(const struct rv_ip *ip)
-{
-	bool on = false;
-	int r = node_on_link_many(ip, 1, &on);
-
-	return r < 0 ? r : on;
-}

@@ -62,11 +62,14 @@ void route_del(struct nlbatch *b, const struct route_req *r)
 	struct route_req d = *r;
 
 	/* The kernel matches a deletion on what it is given: the key, and the
-	 * protocol so that a route of another owner with the same key stays. */
+	 * protocol so that a route of another owner with the same key stays.
+	 * The scope too, unless it is RT_SCOPE_NOWHERE: a route without a
+	 * gateway has link scope, and must go as well as one with. */
 	d.gw = (struct rv_ip){ 0 };
 	d.oif = 0;
 	d.mtu = d.advmss = 0;
 	d.onlink = false;
+	d.scope = RT_SCOPE_NOWHERE;
 	put_route(b, RTM_DELROUTE, 0, &d, "delete", NULL);
 	nlbatch_ok(b, NLB_OK_NOENT);
 }

@@ -61,14 +61,28 @@ static void note_failure(struct sync *s, const struct nlbatch_req *q)
 /* Send what is queued and read every answer. */
 static void flush(struct sync *s)
 {
-	struct rv_err ignored = { 0 };
+	struct rv_err run = { 0 };
+	int r;
 
 	if (!s->b.n || s->b.complete)
 		return;
-	(void)nlbatch_run(&s->b, &ignored);
+	r = nlbatch_run(&s->b, &run);
 	for (unsigned i = 0; i < s->b.n; i++) {
 		const struct nlbatch_req *q = nlbatch_req(&s->b, (int)i);
 		int e = -q->error;
+
+		/* Never answered: the send or a receive failed, and nothing
+		 * says the kernel did it. */
+		if (!q->done) {
+			s->st->failed++;
+			if (!s->first) {
+				s->first = r < 0 ? r : -EIO;
+				*s->err = run;
+				if (!s->err->code)
+					err_set(s->err, RIVET_ERR_NETLINK, EIO, "%s: no answer from the kernel", q->what);
+			}
+			continue;
+		}
 
 		if (!e) {
 			if (s->acts[i] == ACT_ADD)
@@ -123,7 +137,8 @@ static void *vec_push(struct vec *v)
 }
 
 struct route_collect {
-	struct vec routes;	/* struct route_entry */
+	struct vec routes;	/* struct route_entry: ours */
+	struct vec foreign;	/* struct rv_prefix: destinations others route */
 	unsigned char protocol;
 	bool oom;
 };
@@ -131,15 +146,24 @@ struct route_collect {
 static void collect_route(const struct route_entry *r, void *ctx)
 {
 	struct route_collect *c = ctx;
-	struct route_entry *e;
+	void *e;
 
-	if (r->table != RT_TABLE_MAIN || r->protocol != c->protocol)
+	if (r->table != RT_TABLE_MAIN)
 		return;
+	/* Another owner's route to a destination we may want, at any
+	 * metric: ours beside it would take its traffic. */
+	if (r->protocol != c->protocol) {
+		if (!(e = vec_push(&c->foreign)))
+			c->oom = true;
+		else
+			*(struct rv_prefix *)e = r->dst;
+		return;
+	}
 	if (!(e = vec_push(&c->routes))) {
 		c->oom = true;
 		return;
 	}
-	*e = *r;
+	*(struct route_entry *)e = *r;
 }
 
 static int read_routes(struct sync *s, unsigned char protocol, struct route_collect *c)
@@ -148,6 +172,7 @@ static int read_routes(struct sync *s, unsigned char protocol, struct route_coll
 
 	memset(c, 0, sizeof(*c));
 	c->routes.size = sizeof(struct route_entry);
+	c->foreign.size = sizeof(struct rv_prefix);
 	c->protocol = protocol;
 	for (size_t i = 0; i < 2; i++) {
 		struct route_dump d = { collect_route, c };
@@ -421,7 +446,10 @@ static const char *dev_of(const struct route_req *r)
 	return r->oif ? RS_VXLAN_DEV : NULL;
 }
 
-/* The wanted routes as requests, sorted by destination. */
+/* The wanted routes as requests, sorted by destination. With no VXLAN
+ * device (@vx_ifindex 0 when none is wanted, -1 when it could not be made)
+ * a VXLAN route cannot be made: with -1 one already in the kernel is kept
+ * as it is, so a failing device takes nothing down with it. */
 static struct route_req *wanted_routes(const struct rs_want *w, int vx_ifindex, size_t *n)
 {
 	struct route_req *v = calloc(w->n_own + w->n_routes + 1, sizeof(*v));
@@ -436,7 +464,6 @@ static struct route_req *wanted_routes(const struct rs_want *w, int vx_ifindex, 
 	for (size_t i = 0; i < w->n_routes; i++) {
 		const struct rs_route *r = &w->routes[i];
 
-		/* A VXLAN route with no device to carry it cannot be made. */
 		if (r->vxlan && !vx_ifindex)
 			continue;
 		v[(*n)++] = (struct route_req){
@@ -446,6 +473,33 @@ static struct route_req *wanted_routes(const struct rs_want *w, int vx_ifindex, 
 	}
 	qsort(v, *n, sizeof(*v), cmp_req);
 	return v;
+}
+
+static int cmp_prefix(const void *x, const void *y)
+{
+	return cmp_dst(x, y);
+}
+
+/* Drop from @want every destination another owner routes: its route wins,
+ * and ours beside it, at whatever metric, would shadow or be shadowed. */
+static size_t drop_conflicts(struct sync *s, struct route_req *want, size_t n_want, struct rv_prefix *foreign,
+			     size_t n_foreign)
+{
+	size_t k = 0;
+
+	qsort(foreign, n_foreign, sizeof(*foreign), cmp_prefix);
+	for (size_t j = 0; j < n_want; j++) {
+		char buf[IP_STRLEN];
+
+		if (!bsearch(&want[j].dst, foreign, n_foreign, sizeof(*foreign), cmp_prefix)) {
+			want[k++] = want[j];
+			continue;
+		}
+		if (!s->st->conflicts++)
+			snprintf(s->st->conflict, sizeof(s->st->conflict),
+				 "a route of another protocol has destination %s", prefix_fmt(&want[j].dst, buf));
+	}
+	return k;
 }
 
 static void sync_routes(struct sync *s, const struct rs_want *w, struct route_entry *have, size_t n_have,
@@ -467,11 +521,14 @@ static void sync_routes(struct sync *s, const struct rs_want *w, struct route_en
 			route_del(&s->b, &d);
 			i++;
 		} else if (c > 0) {
-			room(s, ACT_ADD);
-			route_add(&s->b, &want[j], dev_of(&want[j]), true);
+			/* A VXLAN route whose device could not be made: none to add. */
+			if (want[j].oif >= 0) {
+				room(s, ACT_ADD);
+				route_add(&s->b, &want[j], dev_of(&want[j]), true);
+			}
 			j++;
 		} else {
-			if (route_same(&have[i], &want[j])) {
+			if (want[j].oif < 0 || route_same(&have[i], &want[j])) {
 				s->st->unchanged++;
 			} else {
 				struct route_req r = want[j];
@@ -516,9 +573,16 @@ int routesync_apply(const struct rs_want *w, struct rs_stats *st, struct rv_err 
 		free(s);
 		return r;
 	}
-	if ((r = sync_device(s, &w->vx, &vx)) < 0)
+	/* A device that cannot be made is reported, and the rest goes on:
+	 * direct routes and blackholes do not need it. */
+	if (w->vx.enabled && (r = sync_device(s, &w->vx, &vx)) < 0) {
+		s->first = r;
+		s->st->failed++;
+		vx = -1;
+	} else if (!w->vx.enabled && (r = sync_device(s, &w->vx, &vx)) < 0) {
 		goto out;
-	if (vx && (r = read_entries(s, vx, &entries)) < 0)
+	}
+	if (vx > 0 && (r = read_entries(s, vx, &entries)) < 0)
 		goto out;
 	if ((r = read_routes(s, w->protocol, &routes)) < 0)
 		goto out;
@@ -526,12 +590,13 @@ int routesync_apply(const struct rs_want *w, struct rs_stats *st, struct rv_err 
 		r = err_set(err, RIVET_ERR_INTERNAL, ENOMEM, "out of memory");
 		goto out;
 	}
-	if (vx)
+	n_want = drop_conflicts(s, want, n_want, routes.foreign.v, routes.foreign.n);
+	if (vx > 0)
 		add_entries(s, w, vx, &entries);
 	flush(s);
 	sync_routes(s, w, routes.routes.v, routes.routes.n, want, n_want);
 	flush(s);
-	if (vx) {
+	if (vx > 0) {
 		drop_entries(s, w, vx, &entries);
 		flush(s);
 	}
@@ -539,38 +604,9 @@ int routesync_apply(const struct rs_want *w, struct rs_stats *st, struct rv_err 
 out:
 	free(want);
 	free(routes.routes.v);
+	free(routes.foreign.v);
 	free(entries.v.v);
 	nlconn_close(&s->nl);
-	free(s);
-	return r;
-}
-
-int routesync_flush(unsigned char protocol, struct rv_err *err)
-{
-	struct rs_want none = { .protocol = protocol };
-	struct rs_stats st;
-
-	return routesync_apply(&none, &st, err);
-}
-
-int routesync_count(unsigned char protocol, size_t *n, struct rv_err *err)
-{
-	struct route_collect routes;
-	struct rs_stats st;
-	struct sync *s = calloc(1, sizeof(*s));
-	int r;
-
-	*n = 0;
-	if (!s)
-		return err_set(err, RIVET_ERR_INTERNAL, ENOMEM, "out of memory");
-	r = sync_open(s, &st, err);
-	if (r == 0) {
-		r = read_routes(s, protocol, &routes);
-		if (r == 0)
-			*n = routes.routes.n;
-		free(routes.routes.v);
-		nlconn_close(&s->nl);
-	}
 	free(s);
 	return r;
 }

@@ -155,25 +155,63 @@ test_leave_withdraws_a_stopped_node_everywhere_within_1s() {
 
 test_sigkill_changes_no_route_and_restart_keeps_the_range_without_a_lost_ping() {
 	four_nodes
-	local before after r out
+	local before after r n pid
 	r=$(cl_range n2)
 	before=$(for n in n1 n2 n3 n4; do echo "== $n"; cl_routes "$n"; done)
-	ip netns exec "$(cl_pod_ns pn1)" ping -i 0.05 -c 80 -W 1 "$(cl_pod_ip pn2)" >"$CL_DIR/ping.out" 2>&1 &
-	local ping=$!
-	_register "kill $ping"
+	for n in n1 n2 n3 n4; do
+		ip -n "$(cl_ns "$n")" monitor route neigh >"$CL_DIR/mon-$n" 2>&1 &
+		_register "kill $!"
+	done
+	# Across the restart: a direct path (pn1-pn2) and a VXLAN one (pn4-pn2).
+	ip netns exec "$(cl_pod_ns pn1)" ping -i 0.05 -c 80 -W 1 "$(cl_pod_ip pn2)" >"$CL_DIR/ping1.out" 2>&1 &
+	local ping1=$!
+	ip netns exec "$(cl_pod_ns pn4)" ping -i 0.05 -c 80 -W 1 "$(cl_pod_ip pn2)" >"$CL_DIR/ping4.out" 2>&1 &
+	local ping4=$!
+	_register "kill $ping1 $ping4"
 	sleep 0.5
 	cl_stop n2 KILL
 	sleep 1
 	after=$(for n in n1 n2 n3 n4; do echo "== $n"; cl_routes "$n"; done)
 	assert_eq "$after" "$before" "every node's routes after n2's agent was killed"
 	cl_agent n2
-	cl_wait 5 grep -q "other nodes at revision" "$CL_DIR/n2/rivetd.log"
-	wait "$ping"
-	out=$(cat "$CL_DIR/ping.out")
-	assert_contains "$out" "80 packets transmitted, 80 received" "pings across the kill and restart"
+	pid=$(cat "$CL_DIR/n2/pid")
+	cl_wait 5 grep -q "pid=$pid: [0-9]* other nodes at revision" "$CL_DIR/n2/rivetd.log"
+	wait "$ping1" "$ping4"
+	assert_contains "$(cat "$CL_DIR/ping1.out")" "80 packets transmitted, 80 received" "pings pn1-pn2 across the restart"
+	assert_contains "$(cat "$CL_DIR/ping4.out")" "80 packets transmitted, 80 received" "pings pn4-pn2 across the restart"
+	kill -0 "$pid" || fail "the restarted agent is gone: $(tail -n 3 "$CL_DIR/n2/rivetd.log")"
 	assert_eq "$(cl_range n2)" "$r" "n2's range after the restart"
 	after=$(for n in n1 n2 n3 n4; do echo "== $n"; cl_routes "$n"; done)
 	assert_eq "$after" "$before" "every node's routes after n2's agent came back"
+	for n in n1 n2 n3 n4; do
+		assert_not_contains "$(cat "$CL_DIR/mon-$n")" "Deleted" "what changed on $n's routes and neighbours"
+	done
+}
+
+test_a_restart_with_another_subnet_ttl_keeps_the_node_routed() {
+	cl_router
+	cl_etcd
+	cl_init
+	cl_node n1 1 1
+	cl_node n2 1 2
+	cl_agent n1
+	cl_agent n2 --subnet-ttl 4
+	cl_wait 5 cl_has_conflist n2
+	local r
+	r=$(cl_range n2)
+	cl_wait 5 cl_routed n1 "$r"
+	ip -n "$(cl_ns n1)" monitor route >"$CL_DIR/mon1" 2>&1 &
+	_register "kill $!"
+	cl_stop n2
+	cl_agent n2
+	cl_wait 5 grep -q "pid=$(cat "$CL_DIR/n2/pid"): [0-9]* other nodes at revision" "$CL_DIR/n2/rivetd.log"
+	# Past the first lease's 4 s: the node must not have left anywhere.
+	sleep 6
+	assert_not_contains "$(cat "$CL_DIR/mon1")" "Deleted $r" "n1's route changes"
+	assert_not_contains "$(cat "$CL_DIR/n1/rivetd.log")" "node n2 left" "n1's log"
+	assert_eq "$(rivetd nodes --json | jq -r '.[] | select(.name=="n2") | .leaseExpires[0:4]')" "$(date -u -d tomorrow +%Y)" \
+		"the year n2's lease ends, on the TTL its agent now has"
+	cl_routed n1 "$r" || fail "n1 lost its route to n2"
 }
 
 test_start_removes_a_planted_route_of_ours_and_keeps_another_protocols() {
@@ -184,11 +222,17 @@ test_start_removes_a_planted_route_of_ours_and_keeps_another_protocols() {
 	local ns
 	ns=$(cl_ns n1)
 	ip -n "$ns" route add 203.0.113.0/24 via 198.19.1.254 proto 92
+	ip -n "$ns" route add 203.0.114.0/24 dev eth0 proto 92
+	ip -n "$ns" -6 route add fd5a:7e57:9999::/64 dev eth0 proto 92
 	ip -n "$ns" route add 198.51.100.0/24 via 198.19.1.254 proto static
 	ip -n "$ns" route add 198.18.200.0/24 via 198.19.1.254 proto 93
 	cl_agent n1
 	cl_wait 5 cl_has_conflist n1
 	cl_wait 2 eval '[ -z "$(ip -n '"$ns"' route show 203.0.113.0/24)" ]'
+	# A route of ours without a gateway has link scope; the deletion must
+	# not depend on it.
+	cl_wait 2 eval '[ -z "$(ip -n '"$ns"' route show 203.0.114.0/24)" ]'
+	cl_wait 2 eval '[ -z "$(ip -n '"$ns"' -6 route show fd5a:7e57:9999::/64)" ]'
 	assert_contains "$(ip -n "$ns" route show 198.51.100.0/24)" "via 198.19.1.254" "the static route"
 	assert_contains "$(ip -n "$ns" route show 198.18.200.0/24)" "proto 93" "the route of protocol 93"
 }
@@ -206,7 +250,24 @@ test_a_route_of_another_protocol_to_a_peer_range_is_left_alone() {
 	ip -n "$(cl_ns n1)" route add "$r" via 198.19.1.254 proto static
 	cl_agent n1
 	cl_wait 5 grep -q "left alone" "$CL_DIR/n1/rivetd.log"
-	assert_contains "$(ip -n "$(cl_ns n1)" route show "$r")" "via 198.19.1.254 dev eth0 proto static" "the operator's route"
+	assert_eq "$(ip -n "$(cl_ns n1)" route show "$r")" "$r via 198.19.1.254 dev eth0 proto static " "n1's routes to $r"
+}
+
+test_a_route_of_another_protocol_with_another_metric_is_not_shadowed() {
+	cl_router
+	cl_etcd
+	cl_init
+	cl_node n1 1 1
+	cl_node n2 1 2
+	cl_agent n2
+	cl_wait 5 cl_has_conflist n2
+	local r
+	r=$(cl_range n2)
+	ip -n "$(cl_ns n1)" route add "$r" via 198.19.1.254 metric 100 proto static
+	cl_agent n1
+	cl_wait 5 grep -q "left alone" "$CL_DIR/n1/rivetd.log"
+	assert_eq "$(ip -n "$(cl_ns n1)" route show "$r")" "$r via 198.19.1.254 dev eth0 proto static metric 100 " \
+		"n1's routes to $r"
 }
 
 test_a_deleted_route_is_put_back() {
@@ -231,9 +292,10 @@ test_etcd_away_for_30s_removes_nothing_and_later_changes_arrive() {
 	after=$(for n in n1 n2 n3 n4; do echo "== $n"; cl_routes "$n"; done)
 	assert_eq "$after" "$before" "every node's routes while etcd was away"
 	assert_contains "$(cat "$CL_DIR/n1/rivetd.log")" "keeping every route"
-	# Said once, not once per retry.
-	[ "$(grep -c 'keeping every route' "$CL_DIR/n1/rivetd.log")" -le 2 ] ||
-		fail "the outage was logged on every retry: $(grep -c 'keeping every route' "$CL_DIR/n1/rivetd.log") times"
+	# Said once per change of state (the watch ends, then retries fail), not
+	# once per retry.
+	[ "$(grep -c ' error ' "$CL_DIR/n1/rivetd.log")" -le 2 ] ||
+		fail "the outage was logged on every retry: $(grep ' error ' "$CL_DIR/n1/rivetd.log")"
 	etcd_restart "$CL_ETCD"
 	cl_stop n3
 	rivetd leave --node-name n3 >/dev/null 2>&1 ||
@@ -310,6 +372,26 @@ test_a_second_agent_on_one_state_dir_is_refused() {
 	assert_contains "$out" "another rivetd (pid $(cat "$CL_DIR/n1/pid")) runs with --state-dir $CL_DIR/n1/state"
 }
 
+test_run_refuses_bad_flags_before_touching_anything() {
+	cl_router
+	cl_etcd
+	cl_init
+	cl_node n1 1 1
+	local out flags f
+	mapfile -t flags < <(cl_etcd_flags)
+	for f in "--ipmasq-exclude 10.96.0.0/33" "--ipmasq-exclude 10.96.0.1" "--cni-chain portmap,flannel" \
+		"--node-ip 198.19.1.300" "--subnet-ttl 0" "--route-protocol 300" "--ipmasq maybe"; do
+		# shellcheck disable=SC2086 # the flag and its value
+		out=$(ip netns exec "$(cl_ns n1)" timeout 5 "$RIVETD" run "${flags[@]}" --node-name n1 \
+			--cni-conf-dir "$CL_DIR/n1/net.d" --state-dir "$CL_DIR/n1/state" $f 2>&1)
+		RC=$?
+		[ "$RC" = 2 ] || fail "$f: exit status $RC, want 2: $out"
+		assert_contains "$out" "${f%% *}" "the refusal of $f"
+	done
+	cl_has_conflist n1 && fail "a refused agent wrote a conflist"
+	[ -z "$(rivetd nodes --json | jq -r '.[].name')" ] || fail "a refused agent claimed a range"
+}
+
 test_init_writes_once_and_refuses_a_change_without_force() {
 	cl_router
 	cl_etcd
@@ -323,6 +405,28 @@ test_init_writes_once_and_refuses_a_change_without_force() {
 	assert_contains "$(etcd_ctl "$CL_ETCD" get "$CL_PREFIX/config" --print-value-only)" '"10.96.0.0/12"'
 	out=$(rivetd init --cluster-cidr 10.96.0.0/12 --node-prefix 8 2>&1) && fail "a bad prefix was accepted"
 	assert_contains "$out" "does not fit"
+}
+
+test_init_force_refuses_a_config_that_would_move_nodes() {
+	cl_router
+	cl_etcd
+	cl_init
+	cl_node n1 1 1
+	cl_agent n1
+	cl_pod pn1 n1
+	local r out
+	r=$(cl_range n1)
+	out=$(rivetd init --cluster-cidr 198.18.0.0/16 --node-prefix 25 --force 2>&1) &&
+		fail "a config that no longer holds n1's ranges was forced in: $out"
+	assert_contains "$out" "n1"
+	assert_contains "$out" "$r"
+	cl_stop n1
+	cl_agent n1
+	cl_wait 5 grep -q "pid=$(cat "$CL_DIR/n1/pid"): [0-9]* other nodes at revision" "$CL_DIR/n1/rivetd.log"
+	assert_eq "$(cl_range n1)" "$r" "n1's range, its pod running"
+	# A change every node's ranges survive is taken: a second family.
+	out=$(rivetd init --cluster-cidr 198.18.0.0/16,fd5a:7e57:100::/48,10.0.0.0/8 --force 2>&1) && fail "three CIDRs: $out"
+	out=$(rivetd init --cluster-cidr 198.18.0.0/15,fd5a:7e57:100::/48 --force 2>&1) || fail "a wider CIDR: $out"
 }
 
 test_tls_with_client_certificates() {
@@ -353,6 +457,25 @@ test_tls_with_client_certificates() {
 	cl_wait 5 grep -q "other-client.pem" "$CL_DIR/n5/rivetd.log"
 	cl_has_conflist n5 && fail "an agent refused by etcd wrote a conflist"
 	kill -0 "$(cat "$CL_DIR/n5/pid")" || fail "the refused agent exited"
+}
+
+test_direct_routes_and_blackholes_come_even_when_the_vxlan_device_cannot() {
+	cl_router
+	cl_etcd
+	cl_init
+	cl_node n1 1 1
+	cl_node n2 1 2
+	# Another device already serves VNI 1 on port 4789: rivet.vxlan cannot be made.
+	ip -n "$(cl_ns n1)" link add other.vx type vxlan id 1 dstport 4789 local 198.19.1.1 dev eth0
+	cl_agent n1
+	cl_agent n2
+	cl_wait 5 cl_has_conflist n1
+	cl_wait 5 cl_has_conflist n2
+	cl_wait 5 cl_routed n1 "$(cl_range n2)"
+	cl_wait 5 cl_routed n1 "blackhole $(cl_range n1)"
+	cl_wait 5 grep -q "rivet.vxlan" "$CL_DIR/n1/rivetd.log"
+	sleep 1
+	[ "$(grep -c ' error ' "$CL_DIR/n1/rivetd.log")" -le 1 ] || fail "the failure was logged on every reconcile"
 }
 
 test_vxlan_backend_even_on_a_shared_subnet() {
