@@ -2,13 +2,14 @@
 #
 # rivet: a routed CNI plugin. Plain GNU make; `make help` lists the targets.
 #
-#   make                 build build/rivet
+#   make                 build build/rivet (the plugin) and build/rivetd (the agent)
 #   make demo            install build deps, build, run a pod namespace end to end
 #   make test            install test deps, build, run every test suite
-#   make install         copy rivet to $(DESTDIR)$(CNI_BIN_DIR) and the man page
+#   make install         rivet to $(DESTDIR)$(CNI_BIN_DIR), rivetd to $(SBINDIR), man pages
 #   make image           the node image conf/daemonset.yaml runs (Containerfile), offline
+#   make bench-cluster   rivetd with 1000 nodes and 50 agents
 #
-# Variables: PREFIX, DESTDIR, CNI_BIN_DIR, MANDIR, CC, V=1 (show commands),
+# Variables: PREFIX, DESTDIR, CNI_BIN_DIR, SBINDIR, MANDIR, CC, V=1 (show commands),
 # SANITIZE=1 (ASan+UBSan build into build/asan), NL_STATIC=0 (link libnl
 # dynamically; see docs/performance.md for why the default links it statically),
 # STATIC=1 (one self-contained binary, glibc included, into build/static).
@@ -16,6 +17,7 @@
 PREFIX      ?= /usr/local
 CNI_BIN_DIR ?= /opt/cni/bin
 MANDIR      ?= $(PREFIX)/share/man
+SBINDIR     ?= $(PREFIX)/sbin
 DESTDIR     ?=
 CC          ?= cc
 PKG_CONFIG  ?= pkg-config
@@ -76,14 +78,15 @@ CFLAGS   += -std=gnu11 -D_GNU_SOURCE $(WARN) -Iinclude $(PKG_CFLAGS) $(SANFLAGS)
             -DRIVET_VERSION='"$(VERSION)"' -MMD -MP
 LDFLAGS  += $(SANFLAGS) -Wl,-O1 -Wl,--as-needed
 
-SRC      := $(wildcard src/*.c src/*/*.c)
+# src/agent/ is rivetd's (libcurl, libcrypto): never linked into the plugin.
+SRC      := $(filter-out src/agent/%,$(wildcard src/*.c src/*/*.c))
 OBJ      := $(SRC:%.c=$(BUILD)/obj/%.o)
 LIB_OBJ  := $(filter-out $(BUILD)/obj/src/main.o,$(OBJ))
 
 .PHONY: all clean install uninstall demo test check unit unit-bins integration deps test-deps \
-        bench fuzz help asan image
+        bench bench-cluster fuzz help asan image etcd-test-bins
 
-all: $(BUILD)/rivet
+all: $(BUILD)/rivet $(BUILD)/rivetd
 
 $(BUILD)/rivet: $(OBJ)
 	@for l in $(STATIC_LIBS); do \
@@ -109,27 +112,66 @@ $(BUILD)/obj/%.o: %.c
 
 -include $(OBJ:.o=.d)
 
+# --- rivetd, the cluster agent (src/agent/) ---------------------------------
+# Its own top over util/, net/ and the IPAM store (from librivet.a, which
+# gives it only the objects it uses); its libraries reach only rivetd and
+# its tests, never build/rivet.
+AGENT_PKGS   := libcurl libcjson libcrypto libmnl
+AGENT_SRC    := $(wildcard src/agent/*.c)
+AGENT_OBJ    := $(AGENT_SRC:%.c=$(BUILD)/obj/%.o)
+AGENT_LIBS   := $(shell $(PKG_CONFIG) --libs $(AGENT_PKGS) 2>/dev/null)
+# The etcd client alone, for its own test.
+ETCD_OBJ     := $(BUILD)/obj/src/agent/etcd.o $(BUILD)/obj/src/agent/json_stream.o
+
+$(AGENT_OBJ): CFLAGS += $(shell $(PKG_CONFIG) --cflags $(AGENT_PKGS) 2>/dev/null)
+
+-include $(AGENT_OBJ:.o=.d)
+
+# The agent's pure modules have unit tests of their own.
+$(BUILD)/tests/test_cluster: tests/unit/test_cluster.c $(BUILD)/obj/src/agent/cluster.o \
+		$(BUILD)/obj/src/agent/conflist.o $(BUILD)/librivet.a
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/obj/src/agent/cluster.o \
+		$(BUILD)/obj/src/agent/conflist.o $(BUILD)/librivet.a $(LDFLAGS) $(PKG_LIBS) -lcmocka
+
+$(BUILD)/rivetd: $(AGENT_OBJ) $(BUILD)/librivet.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(AGENT_OBJ) $(BUILD)/librivet.a $(AGENT_LIBS) -lm
+
+# The etcd client's test needs a live etcd (tests/etcd/run.sh starts one),
+# so it is not among the unit tests.
+$(BUILD)/tests/etcd/test_etcd: tests/etcd/test_etcd.c $(ETCD_OBJ) $(BUILD)/librivet.a
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(ETCD_OBJ) $(BUILD)/librivet.a $(LDFLAGS) $(AGENT_LIBS) -lcmocka
+
+etcd-test-bins: $(BUILD)/tests/etcd/test_etcd
+
+-include $(BUILD)/tests/etcd/test_etcd.d
+
 # --- install -------------------------------------------------------------
 # Temp file + rename: a runtime may be executing the old binary, and writing
 # it in place would give "text file busy" or a torn executable.
-install: $(BUILD)/rivet
-	install -d $(DESTDIR)$(CNI_BIN_DIR)
+install: $(BUILD)/rivet $(BUILD)/rivetd
+	install -d $(DESTDIR)$(CNI_BIN_DIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(BUILD)/rivet $(DESTDIR)$(CNI_BIN_DIR)/.rivet.new
 	mv -f $(DESTDIR)$(CNI_BIN_DIR)/.rivet.new $(DESTDIR)$(CNI_BIN_DIR)/rivet
-	@if [ -f docs/rivet.8 ]; then \
-		install -d $(DESTDIR)$(MANDIR)/man8 && \
-		install -m 0644 docs/rivet.8 $(DESTDIR)$(MANDIR)/man8/rivet.8; fi
+	install -m 0755 $(BUILD)/rivetd $(DESTDIR)$(SBINDIR)/.rivetd.new
+	mv -f $(DESTDIR)$(SBINDIR)/.rivetd.new $(DESTDIR)$(SBINDIR)/rivetd
+	install -m 0644 docs/rivet.8 docs/rivetd.8 $(DESTDIR)$(MANDIR)/man8/
 
 uninstall:
-	rm -f $(DESTDIR)$(CNI_BIN_DIR)/rivet $(DESTDIR)$(MANDIR)/man8/rivet.8
+	rm -f $(DESTDIR)$(CNI_BIN_DIR)/rivet $(DESTDIR)$(SBINDIR)/rivetd \
+		$(DESTDIR)$(MANDIR)/man8/rivet.8 $(DESTDIR)$(MANDIR)/man8/rivetd.8
 
 # --- dependencies (Debian 12) ---------------------------------------------
 BUILD_DEPS := build-essential pkg-config libcjson-dev libnl-3-dev libnl-route-3-dev \
-              libmnl-dev libnftnl-dev iproute2 iputils-ping
+              libmnl-dev libnftnl-dev libcurl4-openssl-dev libssl-dev iproute2 iputils-ping
 TEST_DEPS  := $(BUILD_DEPS) clang libcmocka-dev jq nftables containernetworking-plugins \
               golang-go golang-github-appc-cni-dev podman runc containerd busybox-static \
               uidmap gnuplot-nox valgrind libclang-rt-14-dev debhelper devscripts lintian \
-              python3-yaml
+              python3-yaml etcd-server etcd-client openssl python3
 
 deps:
 	@scripts/apt-install.sh $(BUILD_DEPS)
@@ -156,6 +198,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/librivet.a
 
 unit-bins: $(UNIT_BIN)
 
+# What each test was built from, headers and any module .c it compiles in
+# (test_json_stream does), so a change there rebuilds it.
+-include $(UNIT_BIN:=.d)
+
 unit:
 	$(Q)tests/run-unit.sh
 
@@ -166,6 +212,10 @@ integration: all
 
 bench: all
 	$(Q)bench/run.sh
+
+# rivetd with 1000 nodes and 50 agents (minutes; not in CI).
+bench-cluster: all
+	$(Q)bench/cluster.sh
 
 # libFuzzer harnesses (clang); FUZZ_SECONDS per harness, FUZZ_ONLY=<name>.
 fuzz:

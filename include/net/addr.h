@@ -15,4 +15,23 @@
 void addr_add(struct nlbatch *b, int ifindex, const char *ifname, const struct rv_prefix *p,
 	      unsigned char scope);
 
+/* Remove @p from @ifindex; already gone is not an error. */
+void addr_del(struct nlbatch *b, int ifindex, const char *ifname, const struct rv_prefix *p);
+
+struct addr_entry {
+	int ifindex;
+	struct rv_prefix p;
+	unsigned char scope;
+};
+
+struct addr_dump {
+	int ifindex;			/* only this link's addresses; 0: all */
+	void (*fn)(const struct addr_entry *a, void *ctx);
+	void *ctx;
+};
+
+/* Dump the addresses of @family; @d must live until the batch has run, and
+ * the dump must end its batch. */
+void addr_dump(struct nlbatch *b, int family, struct addr_dump *d);
+
 #endif

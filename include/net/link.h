@@ -10,9 +10,19 @@
 #include <stdint.h>
 
 #include "net/nlbatch.h"
+#include "util/ip.h"
 
 #define LINK_NAME_MAX 16
 #define LINK_ALIAS_MAX 256
+
+/* A VXLAN device's parameters (rivetd's overlay). */
+struct link_vxlan {
+	uint32_t vni;
+	uint16_t port;		/* UDP destination port, host order */
+	bool learning;
+	struct rv_ip local;	/* the source address of encapsulated packets */
+	int link;		/* the underlay device, 0: any */
+};
 
 struct link_info {
 	bool found;
@@ -24,6 +34,7 @@ struct link_info {
 	char name[LINK_NAME_MAX];
 	char alias[LINK_ALIAS_MAX];
 	char kind[16];		/* "veth", ... */
+	struct link_vxlan vxlan;	/* kind "vxlan" only */
 };
 
 /* Create a veth pair: @host here with @host_mac, its peer @peer made
@@ -31,6 +42,11 @@ struct link_info {
  * Both down. EEXIST if either name is taken. */
 void link_veth_add(struct nlbatch *b, const char *host, const uint8_t host_mac[6],
 		   const char *peer, int peer_nsfd, const uint8_t *peer_mac);
+
+/* Create the VXLAN device @name with @mac and @mtu, down. EEXIST if the
+ * name is taken. */
+void link_vxlan_add(struct nlbatch *b, const char *name, const uint8_t mac[6], unsigned mtu,
+		    const struct link_vxlan *vx);
 
 /* Read a link by index (when > 0) or name into @out; a missing link is not
  * an error, out->found says. @out must stay valid until the batch runs. */

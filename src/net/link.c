@@ -16,6 +16,7 @@
 #include <linux/veth.h>
 #include <net/if_arp.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 
 #include "net/link.h"
@@ -50,15 +51,85 @@ void link_veth_add(struct nlbatch *b, const char *host, const uint8_t host_mac[6
 	mnl_attr_nest_end(nlh, linkinfo);
 }
 
-static int parse_linkinfo(const struct nlattr *a, struct link_info *out)
+void link_vxlan_add(struct nlbatch *b, const char *name, const uint8_t mac[6], unsigned mtu,
+		    const struct link_vxlan *vx)
+{
+	struct nlattr *linkinfo, *data;
+	struct ifinfomsg *ifi;
+	struct nlmsghdr *nlh;
+
+	ifi = nlbatch_add(b, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, sizeof(*ifi),
+			   "create VXLAN device %s (VNI %u, port %u)", name, vx->vni, vx->port);
+	ifi->ifi_family = AF_UNSPEC;
+	nlh = nlbatch_msg_hdr(b);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
+	if (mtu)
+		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "vxlan");
+	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+	mnl_attr_put_u32(nlh, IFLA_VXLAN_ID, vx->vni);
+	if (vx->local.family == AF_INET)
+		mnl_attr_put(nlh, IFLA_VXLAN_LOCAL, 4, vx->local.a);
+	else if (vx->local.family == AF_INET6)
+		mnl_attr_put(nlh, IFLA_VXLAN_LOCAL6, 16, vx->local.a);
+	if (vx->link > 0)
+		mnl_attr_put_u32(nlh, IFLA_VXLAN_LINK, (uint32_t)vx->link);
+	mnl_attr_put_u16(nlh, IFLA_VXLAN_PORT, htons(vx->port));
+	mnl_attr_put_u8(nlh, IFLA_VXLAN_LEARNING, vx->learning);
+	mnl_attr_nest_end(nlh, data);
+	mnl_attr_nest_end(nlh, linkinfo);
+}
+
+static void parse_vxlan(const struct nlattr *data, struct link_vxlan *vx)
 {
 	const struct nlattr *i;
+
+	mnl_attr_for_each_nested(i, data) {
+		unsigned len = mnl_attr_get_payload_len(i);
+
+		switch (mnl_attr_get_type(i)) {
+		case IFLA_VXLAN_ID:
+			if (mnl_attr_validate(i, MNL_TYPE_U32) == 0)
+				vx->vni = mnl_attr_get_u32(i);
+			break;
+		case IFLA_VXLAN_PORT:
+			if (mnl_attr_validate(i, MNL_TYPE_U16) == 0)
+				vx->port = ntohs(mnl_attr_get_u16(i));
+			break;
+		case IFLA_VXLAN_LEARNING:
+			if (mnl_attr_validate(i, MNL_TYPE_U8) == 0)
+				vx->learning = mnl_attr_get_u8(i);
+			break;
+		case IFLA_VXLAN_LINK:
+			if (mnl_attr_validate(i, MNL_TYPE_U32) == 0)
+				vx->link = (int)mnl_attr_get_u32(i);
+			break;
+		case IFLA_VXLAN_LOCAL:
+		case IFLA_VXLAN_LOCAL6:
+			if (len == 4 || len == 16) {
+				vx->local.family = len == 4 ? AF_INET : AF_INET6;
+				memcpy(vx->local.a, mnl_attr_get_payload(i), len);
+			}
+			break;
+		}
+	}
+}
+
+static int parse_linkinfo(const struct nlattr *a, struct link_info *out)
+{
+	const struct nlattr *i, *data = NULL;
 
 	mnl_attr_for_each_nested(i, a) {
 		if (mnl_attr_get_type(i) == IFLA_INFO_KIND && mnl_attr_validate(i, MNL_TYPE_STRING) == 0)
 			snprintf(out->kind, sizeof(out->kind), "%.*s", (int)mnl_attr_get_payload_len(i),
 				 mnl_attr_get_str(i));
+		else if (mnl_attr_get_type(i) == IFLA_INFO_DATA)
+			data = i;
 	}
+	if (data && !strcmp(out->kind, "vxlan"))
+		parse_vxlan(data, &out->vxlan);
 	return 0;
 }
 
