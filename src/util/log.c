@@ -153,12 +153,15 @@ void log_msg(enum log_level l, const char *fmt, ...)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-	n += (size_t)snprintf(line + n, sizeof(line) - n,
-			      ".%06ldZ %-5s %s %s/%s pid=%d: ",
-			      ts.tv_nsec / 1000, names[l],
-			      L.command[0] ? L.command : "-",
-			      L.container_id[0] ? L.container_id : "-",
-			      L.ifname[0] ? L.ifname : "-", (int)getpid());
+	/* A daemon (rivetd) names no attachment: just its name and pid. */
+	if (!L.container_id[0] && !L.ifname[0] && L.command[0])
+		n += (size_t)snprintf(line + n, sizeof(line) - n, ".%06ldZ %-5s %s pid=%d: ",
+				      ts.tv_nsec / 1000, names[l], L.command, (int)getpid());
+	else
+		n += (size_t)snprintf(line + n, sizeof(line) - n, ".%06ldZ %-5s %s %s/%s pid=%d: ",
+				      ts.tv_nsec / 1000, names[l], L.command[0] ? L.command : "-",
+				      L.container_id[0] ? L.container_id : "-", L.ifname[0] ? L.ifname : "-",
+				      (int)getpid());
 	if (n < sizeof(line)) {
 		va_start(ap, fmt);
 		n += (size_t)vsnprintf(line + n, sizeof(line) - n, fmt, ap);
