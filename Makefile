@@ -227,7 +227,7 @@ asan:
 # The node image (Containerfile): this build's binary (with the shared
 # libraries it loads; STATIC=1 for a static one), the installer and the
 # machine's static busybox, laid out by scripts/image-rootfs.sh. Nothing is
-# fetched. IMAGE names it; conf/daemonset.yaml runs rivet:0.1.0.
+# fetched. IMAGE names it; conf/daemonset*.yaml run rivet:0.1.0.
 IMAGE ?= rivet:0.1.0
 image: all
 	$(Q)scripts/image-rootfs.sh $(BUILD)/rivet $(BUILD)/image

@@ -21,6 +21,10 @@
 #              edited by hand is put back), until SIGTERM (exit status 0).
 #
 # Environment (defaults in brackets):
+#   RIVET_WRITE_CONFLIST  write the conflist: true, or false when rivetd (cluster
+#                       mode, conf/daemonset.yaml) writes it [true]; with
+#                       false only the binary is installed, and none of the
+#                       settings below the CNI dirs is read
 #   RIVET_BINARY        the binary to install [/opt/rivet/bin/rivet]
 #   CNI_BIN_DIR         the host's CNI bin dir, as mounted [/host/opt/cni/bin]
 #   CNI_CONF_DIR        the host's CNI conf dir, as mounted [/host/etc/cni/net.d]
@@ -51,6 +55,7 @@
 # Exit status: 0 installed (or already current), 1 error, 2 usage.
 set -eu
 
+RIVET_WRITE_CONFLIST=${RIVET_WRITE_CONFLIST:-true}
 RIVET_BINARY=${RIVET_BINARY:-/opt/rivet/bin/rivet}
 CNI_BIN_DIR=${CNI_BIN_DIR:-/host/opt/cni/bin}
 CNI_CONF_DIR=${CNI_CONF_DIR:-/host/etc/cni/net.d}
@@ -340,9 +345,18 @@ case "$loop" in
 "") ;;
 *[!0-9]* | 0) log "--loop needs a positive number of seconds"; exit 2 ;;
 esac
+case "$RIVET_WRITE_CONFLIST" in
+true | false) ;;
+*) die "RIVET_WRITE_CONFLIST must be true or false, not '$RIVET_WRITE_CONFLIST'" ;;
+esac
+
+# rivetd writes the conflist itself once the node holds its range.
+install_conf_if_ours() {
+	[ "$RIVET_WRITE_CONFLIST" = false ] || install_conf
+}
 
 install_binary
-install_conf
+install_conf_if_ours
 [ -n "$loop" ] || exit 0
 trap 'exit 0' TERM
 log "checking every ${loop}s"
@@ -353,5 +367,5 @@ while :; do
 	wait "$SLEEPER" || :
 	SLEEPER=""
 	install_binary
-	install_conf
+	install_conf_if_ours
 done

@@ -566,9 +566,12 @@ static int learn_node(struct agent *a, struct rv_err *err)
 				       "this node has no default route to take its address from: give --node-ip");
 		if (r < 0)
 			return r;
-		if (v6_cidr && s->ip.family == AF_INET && node_default_source(AF_INET6, &s->ip6, NULL) < 0)
-			s->ip6 = (struct rv_ip){ 0 };
 	}
+	/* A dual-stack cluster's IPv6 ranges go direct via an IPv6 address,
+	 * when the node has one: the IPv6 default route's source. */
+	if (v6_cidr && s->ip.family == AF_INET && !s->ip6.family &&
+	    node_default_source(AF_INET6, &s->ip6, NULL) < 0)
+		s->ip6 = (struct rv_ip){ 0 };
 	return node_link_of(&s->ip, &a->uplink, err);
 }
 

@@ -215,22 +215,27 @@ static int parse_num(enum cmd c, int f, unsigned long min, unsigned long max, un
 static int parse_node_ip(enum cmd c, struct agent_opts *o)
 {
 	char buf[128], *save = NULL, *tok;
+	struct rv_ip v4 = { 0 }, v6 = { 0 };
 
 	if (!val[F_NODE_IP])
 		return 0;
+	/* One address, or one of each family in either order (the downward
+	 * API's status.hostIPs lists the primary family first). */
 	snprintf(buf, sizeof(buf), "%s", val[F_NODE_IP]);
 	for (tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-		struct rv_ip ip;
+		struct rv_ip ip, *slot;
 
 		if (ip_parse(tok, &ip) < 0)
 			return bad(c, "--node-ip '%s' is not an address", tok);
-		if (!o->node_ip.family)
-			o->node_ip = ip;
-		else if (ip.family == AF_INET6 && o->node_ip.family == AF_INET && !o->node_ip6.family)
-			o->node_ip6 = ip;
-		else
+		slot = ip.family == AF_INET ? &v4 : &v6;
+		if (slot->family)
 			return bad(c, "--node-ip '%s': give one address, or an IPv4 and an IPv6 one", val[F_NODE_IP]);
+		*slot = ip;
 	}
+	/* IPv4 carries VXLAN when there is one; IPv6 then serves the direct
+	 * IPv6 routes. */
+	o->node_ip = v4.family ? v4 : v6;
+	o->node_ip6 = v4.family ? v6 : (struct rv_ip){ 0 };
 	return 0;
 }
 

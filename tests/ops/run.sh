@@ -9,7 +9,11 @@
 #                         the Node's spec.podCIDRs from a stand-in API
 #                         server), rewrites nothing that would not change,
 #                         refuses bad values, and runs under busybox alone
-#   conf/daemonset.yaml   parses as YAML and carries the fields a node needs
+#   conf/daemonset-podcidr.yaml  parses as YAML and carries the fields a node
+#                         needs; its settings pass the installer
+#   conf/daemonset.yaml   cluster mode: rivetd with its flags, directories,
+#                         NET_ADMIN and etcd's TLS files from a Secret, the
+#                         installer copying only the binary
 #   rivet list / repair   against a store holding live and dead attachments
 #                         of rivet, of rivet delegating to the reference
 #                         host-local, and of Debian's ptp + host-local; JSON
@@ -25,7 +29,9 @@
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 INSTALL_CNI=$ROOT/conf/install-cni.sh
-MANIFEST=$ROOT/conf/daemonset.yaml
+MANIFEST=$ROOT/conf/daemonset-podcidr.yaml
+CLUSTER_MANIFEST=$ROOT/conf/daemonset.yaml
+RIVETD=${RIVETD:-$ROOT/build/rivetd}
 PY=/usr/bin/python3	# Debian's, which python3-yaml belongs to
 
 if ! "$ROOT/scripts/apt-install.sh" debhelper devscripts lintian dpkg-dev python3-yaml jq strace \
@@ -568,6 +574,95 @@ for e in errors:
     print("manifest:", e)
 sys.exit(1 if errors else 0)
 EOF
+}
+
+# Cluster mode: rivetd runs with flags it knows, in the node's netns with
+# NET_ADMIN, with the host's conf dir, the store at the path the conflist
+# names, a state directory and etcd's TLS files; the installer only copies
+# the binary; every ConfigMap and Secret key the pod reads exists.
+test_cluster_daemonset_runs_rivetd_as_rivetd_expects() {
+	local help
+	help=$("$RIVETD" run --help) || fail "rivetd run --help"
+	RIVETD_HELP=$help "$PY" - "$CLUSTER_MANIFEST" "$INSTALL_CNI" "$ROOT/Makefile" <<'EOF' ||
+import os, re, sys, yaml
+
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+script = open(sys.argv[2]).read()
+image = re.search(r"^IMAGE \?= (\S+)", open(sys.argv[3]).read(), re.M).group(1)
+help = os.environ["RIVETD_HELP"]
+kinds = {d["kind"]: d for d in docs}
+errors = []
+def want(cond, what):
+    if not cond:
+        errors.append(what)
+
+for k in ("ServiceAccount", "ConfigMap", "Secret", "DaemonSet"):
+    want(k in kinds, "no " + k)
+pod = kinds["DaemonSet"]["spec"]["template"]["spec"]
+want(pod.get("hostNetwork") is True, "hostNetwork")
+want(pod.get("priorityClassName") == "system-node-critical", "priorityClassName")
+want({"operator": "Exists"} in pod.get("tolerations", []), "a toleration of every taint")
+vols = {v["name"]: v for v in pod["volumes"]}
+containers = {c["name"]: c for c in pod["initContainers"] + pod["containers"]}
+for c in containers.values():
+    want(c["image"] == image, c["name"] + ": image " + c["image"] + ", make image builds " + image)
+    for m in c.get("volumeMounts", []):
+        want(m["name"] in vols, c["name"] + ": mounts an undefined volume " + m["name"])
+    for e in c.get("env", []):
+        ref = e.get("valueFrom", {}).get("configMapKeyRef")
+        if ref:
+            want(ref["name"] == kinds["ConfigMap"]["metadata"]["name"] and ref["key"] in kinds["ConfigMap"]["data"],
+                 c["name"] + ": " + e["name"] + " reads a ConfigMap key that does not exist")
+for name in ("install-cni", "keep-installed"):
+    c = containers[name]
+    want(any("install-cni.sh" in p for p in c["command"]), name + ": runs install-cni.sh")
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    want(env.get("RIVET_WRITE_CONFLIST") == "false", name + ": leaves the conflist to rivetd")
+    for n in env:
+        want(re.search(r"\b" + n + r"\b", script), name + ": " + n + " is unknown to install-cni.sh")
+
+d = containers["rivetd"]
+want(d["command"] == ["/opt/rivet/bin/rivetd", "run"], "rivetd: runs rivetd run")
+env = {e["name"]: e for e in d["env"]}
+for n in env:
+    flag = "--" + n[len("RIVETD_"):].lower().replace("_", "-") + " "
+    want(n.startswith("RIVETD_") and flag in help, "rivetd: " + n + " is no flag of rivetd run")
+want(env["RIVETD_NODE_NAME"].get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "spec.nodeName",
+     "rivetd: the node name from spec.nodeName")
+mounts = {m["mountPath"]: m for m in d["volumeMounts"]}
+def host_path_of(path):
+    m = mounts.get(path)
+    return vols[m["name"]].get("hostPath", {}).get("path") if m else None
+want(host_path_of(env["RIVETD_CNI_CONF_DIR"]["value"]) == "/etc/cni/net.d", "rivetd: the conf dir is the host's")
+data = env["RIVETD_IPAM_DATA_DIR"]["value"]
+want(host_path_of(data) == data, "rivetd: the store is mounted at the host's own path (the conflist names it)")
+want(host_path_of(env["RIVETD_STATE_DIR"]["value"]) is not None, "rivetd: a state directory on the host")
+secret = kinds["Secret"]
+for n in ("RIVETD_ETCD_CAFILE", "RIVETD_ETCD_CERTFILE", "RIVETD_ETCD_KEYFILE"):
+    path = env[n]["value"]
+    dir_, base = path.rsplit("/", 1)
+    m = mounts.get(dir_)
+    want(m is not None and vols[m["name"]].get("secret", {}).get("secretName") == secret["metadata"]["name"]
+         and base in secret["stringData"], "rivetd: " + n + " is not a file of the Secret")
+want("NET_ADMIN" in d["securityContext"]["capabilities"].get("add", []), "rivetd: NET_ADMIN")
+for e in errors:
+    print("cluster manifest:", e)
+sys.exit(1 if errors else 0)
+EOF
+		fail "cluster manifest check failed"
+}
+
+test_install_leaves_the_conflist_to_rivetd_when_asked() {
+	local dir bin conf
+	mk_dir dir
+	bin=$dir/bin conf=$dir/net.d
+	install_cni RIVET_WRITE_CONFLIST=false
+	assert_rc 0
+	cmp -s "$RIVET" "$bin/rivet" || fail "the binary was not installed"
+	[ -e "$conf/10-rivet.conflist" ] && fail "a conflist was written: $(cat "$conf/10-rivet.conflist")"
+	install_cni RIVET_WRITE_CONFLIST=maybe
+	assert_rc 1
+	assert_contains "$OUT" "RIVET_WRITE_CONFLIST"
 }
 
 # The shipped examples do what docs/kube-proxy.md says: with ipMasq, the

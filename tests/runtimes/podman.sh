@@ -246,6 +246,12 @@ test_podman_the_node_image_builds_offline_and_installs_rivet() {
 		fail "the image's installer accepted 198.18.9.5/24: $out"
 	assert_contains "$out" "has host bits set"
 
+	# rivetd, in the image, with every library it loads (conf/daemonset.yaml's
+	# rivetd container).
+	out=$(pm run --rm --pull never --cgroup-parent "/$RT_CGROUP" --network none "$img" \
+		/opt/rivet/bin/rivetd run --help 2>&1) || fail "rivetd does not run in the image: $out"
+	assert_contains "$out" "--etcd-endpoints"
+
 	# The operator commands, in the image, against the store as mounted.
 	out=$(pm run --rm --pull never --cgroup-parent "/$RT_CGROUP" --network none \
 		-v "$d/ipam:/var/lib/cni/networks" "$img" /opt/rivet/bin/rivet list rivet --json 2>&1) ||
