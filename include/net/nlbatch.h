@@ -14,6 +14,11 @@
  * A socket is bound to the netns it was created in; nlconn_open() can create it
  * in another one, so the pod is configured through its own socket and rivet
  * itself never stays in the pod's netns.
+ *
+ * Every receive on a netlink socket of rivet's is bounded (NL_RECV_TIMEOUT_MS):
+ * the kernel answers a request inside the sendmsg(2) that carried it, so an
+ * answer that has not come by then never will (nf_tables answers a
+ * transaction it refuses whole only once, for its BATCH_BEGIN).
  */
 #ifndef RIVET_NET_NLBATCH_H
 #define RIVET_NET_NLBATCH_H
@@ -30,6 +35,13 @@ struct nlconn {
 	unsigned portid;
 	uint32_t seq;
 };
+
+#define NL_RECV_TIMEOUT_MS 10000
+
+/* Bound every receive on the netlink socket @fd by NL_RECV_TIMEOUT_MS; a
+ * receive that waits longer fails with EAGAIN. 0 or -errno. For sockets
+ * made elsewhere (libnl's); nlconn_open() and nlconn_adopt() do it. */
+int nl_bound_receives(int fd);
 
 /* Open a socket of @bus (NETLINK_ROUTE, NETLINK_NETFILTER) in the netns of
  * @nsfd (-1: the current one). */

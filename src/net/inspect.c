@@ -59,6 +59,9 @@ static struct nl_sock *sock_in(int nsfd, struct rv_err *err)
 	r = nl_connect(sk, NETLINK_ROUTE);
 	if (saved >= 0)
 		netns_restore(saved);
+	/* libnl waits for answers without a bound of its own. */
+	if (r == 0 && nl_bound_receives(nl_socket_get_fd(sk)) < 0)
+		r = -NLE_FAILURE;
 	if (r < 0) {
 		nl_socket_free(sk);
 		err_set(err, RIVET_ERR_NETLINK, EIO, "cannot open a netlink socket: %s", nl_geterror(r));
