@@ -4,7 +4,9 @@
  *
  * Every path below the network directory is opened relative to its fd with
  * O_NOFOLLOW, so a symlink planted in the store can neither redirect a write
- * nor be mistaken for a reservation. Names come only from validated input
+ * nor be mistaken for a reservation. Every file is opened with O_NONBLOCK and
+ * used only if it is a regular file, so a FIFO planted there cannot stop
+ * rivet while it holds the lock. Names come only from validated input
  * (container IDs, ifnames, formatted addresses), never from file content.
  */
 #include <dirent.h>
@@ -434,11 +436,18 @@ int ipam_store_lock(struct ipam_store *s, unsigned timeout_ms, unsigned *reclaim
 			return boot_dir_error(s, err, name);
 	}
 	if (s->lockfd < 0) {
+		struct stat st;
+
 		s->lockfd = openat(s->dirfd, "lock", O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
-		if (s->lockfd < 0 && (errno == ELOOP || errno == EISDIR || errno == ENXIO))
+		if (s->lockfd >= 0 && fstat(s->lockfd, &st) == 0 && !S_ISREG(st.st_mode)) {
+			close(s->lockfd);
+			s->lockfd = -1;
+			errno = EINVAL;
+		}
+		if (s->lockfd < 0 && (errno == ELOOP || errno == EISDIR || errno == ENXIO || errno == EINVAL))
 			return err_set(err, RIVET_ERR_STORE, errno,
-				       "IPAM store %s: its lock is not a regular file (a symlink or directory "
-				       "is in its place); move it away", s->path);
+				       "IPAM store %s: its lock is not a regular file (a symlink, directory "
+				       "or FIFO is in its place); move it away", s->path);
 		if (s->lockfd < 0)
 			return store_error(s, err, errno, "open its lock file");
 	}
@@ -567,9 +576,13 @@ int ipam_store_reserve(struct ipam_store *s, const struct rv_ip *ip, const char 
 	 * resumes; host-local reads it the same way. */
 	snprintf(last, sizeof(last), LAST_PREFIX "%u", set);
 	n = strlen(name);
-	fd = openat(s->dirfd, last, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* Anything but a regular file there (a FIFO: ENXIO or not S_ISREG) is
+	 * left alone, as a symlink is: the hint is lost, nothing else. */
+	fd = openat(s->dirfd, last, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd >= 0) {
-		if (pwrite(fd, name, n, 0) == (ssize_t)n)
+		struct stat st;
+
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && pwrite(fd, name, n, 0) == (ssize_t)n)
 			(void)!ftruncate(fd, (off_t)n);
 		close(fd);
 	} else if (errno == ENOENT && prepare_tmpfile(s, name, n) == 0) {
@@ -583,6 +596,7 @@ int ipam_store_reserve(struct ipam_store *s, const struct rv_ip *ip, const char 
 int ipam_store_last_reserved(struct ipam_store *s, unsigned set, struct rv_ip *out)
 {
 	char name[48], buf[IP_STRLEN];
+	struct stat st;
 	ssize_t n;
 	int fd;
 
@@ -590,7 +604,7 @@ int ipam_store_last_reserved(struct ipam_store *s, unsigned set, struct rv_ip *o
 	fd = openat(s->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -ENOENT;
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? read(fd, buf, sizeof(buf) - 1) : -1;
 	close(fd);
 	if (n <= 0)
 		return -ENOENT;

@@ -249,6 +249,30 @@ test_survives_last_reserved_ip_symlink() {
 	assert_eq "$(cat "$victim")" 'root:x:0:0:root:/root:/bin/bash' "victim"
 	[ -L "$dir/$NET/last_reserved_ip.0" ] || fail "the symlink was replaced"
 }
+# A FIFO where last_reserved_ip.0 belongs: opening it to write would block
+# until a reader came, with the store locked, and every other ADD and DEL of
+# the network would then time out. It is not a regular file: rivet neither
+# waits on it nor replaces it, and the ADD works.
+test_survives_last_reserved_ip_fifo() {
+	setup
+	rm -f "$dir/$NET/last_reserved_ip.0"
+	mkfifo -m 600 "$dir/$NET/last_reserved_ip.0"
+	OUT=$(printf '%s' "$CONF" | ip netns exec "$host" env CNI_COMMAND=ADD CNI_CONTAINERID=c1 \
+		CNI_NETNS=/run/netns/$pod CNI_IFNAME=eth0 CNI_PATH="$CNI_BIN" timeout 10 "$RIVET" 2>/dev/null)
+	RC=$?
+	[ "$RC" != 124 ] || fail "ADD blocked on a FIFO at last_reserved_ip.0 (killed after 10 s)"
+	assert_rc 0
+	[ -p "$dir/$NET/last_reserved_ip.0" ] || fail "the FIFO was replaced"
+	cni DEL "$host" "$pod" c1 eth0 "$CONF"
+	assert_rc 0
+}
+# The lock must be a regular file too: a FIFO there is refused like a
+# symlink, before anything is created.
+test_store_lock_fifo() {
+	setup
+	mkdir "$dir/n2"; mkfifo -m 600 "$dir/n2/lock"
+	reject 109 ADD "$pod" c1 eth0 "$(conf '.name = "n2"')"
+}
 # An index entry of the live pod replaced by a symlink that leads out of the
 # store: DEL must not follow it, and must still release the pod's address.
 test_survives_index_entry_pointing_outside() {
@@ -349,6 +373,11 @@ test_open_flags_under_the_datadir() {
 	bad=$(cat "$log" "$log.del" | grep -E 'O_CREAT|O_WRONLY|O_RDWR|O_TRUNC' |
 		grep -vE '"/(proc|sys|dev)/' | grep -v O_NOFOLLOW | grep -v O_TMPFILE | grep -v O_EXCL || true)
 	[ -z "$bad" ] || fail "writes that would follow a symlink: $bad"
+	# Every file opened in the store is opened non-blocking: a FIFO
+	# planted there must not stop rivet while it holds the lock.
+	bad=$(cat "$log" "$log.del" | grep -E 'openat\([0-9]+, |"'"$dir"'/' |
+		grep -v O_NONBLOCK | grep -v O_DIRECTORY | grep -v O_TMPFILE || true)
+	[ -z "$bad" ] || fail "blocking opens in the store: $bad"
 }
 
 run_tests
