@@ -3,13 +3,19 @@
  * rtnetlink requests through libmnl, sent in batches.
  *
  * A batch is a run of requests written into one buffer and sent with one
- * sendmsg(2); the kernel handles them in order, answers each failure, and
- * acknowledges the last request, so one acknowledgement says all before it
- * succeeded. nlbatch_run() collects the answers (and the replies of GET
- * requests) and reports the first failure with the request's own
- * description and the kernel's extended-ACK text. Requests in a batch may
- * depend on earlier ones (a route on a link the batch brought up): the kernel
- * has finished each before it reads the next.
+ * sendmsg(2); the kernel handles them in order, inside that system call,
+ * answers each failure, and acknowledges the last request, so one
+ * acknowledgement says all before it succeeded. nlbatch_run() collects the
+ * answers (and the replies of GET requests) and reports the first failure
+ * with the request's own description and the kernel's extended-ACK text.
+ * Requests in a batch may depend on earlier ones (a route on a link the
+ * batch brought up): the kernel has finished each before it reads the next.
+ *
+ * A failed request does not stop the batch: the kernel goes on with the
+ * requests after it. A request that is only right if an earlier one
+ * succeeded (naming, by its name, the link a create was to make) acts on
+ * whatever it finds when that one failed; whatever decides such a thing
+ * must be read in an earlier batch.
  *
  * A socket is bound to the netns it was created in; nlconn_open() can create it
  * in another one, so the pod is configured through its own socket and rivet

@@ -362,4 +362,32 @@ test_ipam_routes_up_to_the_bound() {
 	assert_eq "$(ls "$dir/routes" | grep -c '^198')" 1 "reservations"
 }
 
+
+# An interface that holds the host end's derived name but carries another
+# alias is not this attachment's: ADD fails with 106 and never touches it
+# (its alias, its peer and the peer's netns stay as they were), and the
+# address it reserved is released again.
+test_foreign_interface_with_the_host_end_name_is_left_alone() {
+	local host pod other dir conf name before
+	mk_host host ; mk_pod pod ; mk_pod other ; mk_dir dir
+	conf=$(mk_conf foreign "$dir")
+	cni ADD "$host" "$pod" c1 eth0 "$conf"; assert_rc 0
+	name=$(printf '%s' "$OUT" | jq -r '.interfaces[0].name')
+	cni DEL "$host" "$pod" c1 eth0 "$conf"; assert_rc 0
+	ip -n "$host" link add "$name" type veth peer name peer0 netns "$other" || fail "cannot make the foreign veth"
+	ip -n "$host" link set "$name" alias "owned by someone else"
+	before=$(ip -n "$host" -d link show "$name"; ip -n "$other" -d link show peer0)
+	cni ADD "$host" "$pod" c1 eth0 "$conf"
+	assert_cni_error 106
+	assert_contains "$(echo "$OUT" | jq -r .msg)" "owned by someone else"
+	assert_eq "$(ip -n "$host" -d link show "$name"; ip -n "$other" -d link show peer0)" "$before" "the foreign veth"
+	[ -z "$(ip -n "$pod" -o link show eth0 2>/dev/null)" ] || fail "failed ADD left eth0 in the pod"
+	assert_eq "$(ls "$dir/foreign" | grep -c '^198')" 0 "reservations"
+	# Nor does DEL, or a GC that does not list c1, touch it.
+	cni DEL "$host" "$pod" c1 eth0 "$conf"; assert_rc 0
+	cni GC "$host" "" "" "" "$(mk_conf foreign "$dir" 1.1.0 | jq -c '. + {"cni.dev/valid-attachments": []}')"
+	assert_rc 0
+	assert_eq "$(ip -n "$host" -d link show "$name"; ip -n "$other" -d link show peer0)" "$before" "the foreign veth after DEL and GC"
+}
+
 run_tests
