@@ -80,6 +80,17 @@ int datapath_add(const struct dp_spec *s, struct dp_state *st, struct rv_err *er
  * Gone already, or someone else's: success (the latter logged). */
 int datapath_del(const char *host_if, const char *alias, struct rv_err *err);
 
+/* How long GC waits before it deletes a link it saw without an alias. ADD
+ * names its veth in the sendmsg that creates it, so only a link dump can
+ * see one of an ADD in progress unnamed, and only for the instant between
+ * the two requests; a link still unnamed, and still the same link, this
+ * long after is a leftover (of an older rivet, which named it later). */
+#define DP_UNNAMED_GRACE_MS 2000
+
+/* Delete @host_if if it is still the link @ifindex and still has no alias:
+ * 1 when deleted, 0 when left (gone, replaced or named meanwhile), -errno. */
+int datapath_del_unnamed(const char *host_if, int ifindex, struct rv_err *err);
+
 struct dp_expect {
 	const char *host_if;
 	const char *pod_if;
@@ -97,9 +108,12 @@ int datapath_check(const struct dp_expect *e, struct rv_err *err);
 
 /* Call @fn for every host end of @network (by alias), for GC and the
  * operator commands, and, with NULL container ID and ifname, for unnamed
- * links of rivet's form of name, which a killed ADD can leave. */
+ * links of rivet's form of name: an older rivet's killed ADD left those, and
+ * a dump can see an ADD's new veth unnamed for an instant (see
+ * DP_UNNAMED_GRACE_MS). */
 int datapath_list(const char *network,
-		  int (*fn)(const char *host_if, const char *container_id, const char *ifname, void *ctx),
+		  int (*fn)(const char *host_if, int ifindex, const char *container_id, const char *ifname,
+			    void *ctx),
 		  void *ctx, struct rv_err *err);
 
 /* Does a link named @host_if exist in the current netns? 1, 0 or -errno. */

@@ -10,8 +10,10 @@
  * errors and reports the first.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "attach.h"
 #include "cmd/cmd.h"
@@ -33,10 +35,17 @@ int cmd_status(const struct cni_env *env, struct netconf *conf, struct rv_err *e
 	return hostlocal_status(&a.req, err);
 }
 
+struct unnamed {
+	char name[16];
+	int ifindex;
+};
+
 struct gc_links {
 	const struct netconf *conf;
 	unsigned removed;
 	struct rv_err *err;
+	struct unnamed *unnamed;	/* seen without an alias; decided later */
+	size_t n_unnamed, cap_unnamed;
 };
 
 static bool valid(const struct netconf *conf, const char *id, const char *ifname)
@@ -60,18 +69,29 @@ static bool valid_name(const struct netconf *conf, const char *host_if)
 	return false;
 }
 
-static int gc_link(const char *host_if, const char *id, const char *ifname, void *ctx)
+static int gc_link(const char *host_if, int ifindex, const char *id, const char *ifname, void *ctx)
 {
 	struct gc_links *g = ctx;
 	char alias[256];
 
 	if (!id) {
-		/* An unnamed leftover of a killed ADD; GC runs with no ADD in
-		 * flight (the spec's rule), so none of these is being made. */
-		if (valid_name(g->conf, host_if) || datapath_del(host_if, NULL, g->err) < 0)
+		/* Unnamed: a leftover of an older rivet's killed ADD, or the
+		 * veth of an ADD in progress (of another network: the runtime
+		 * runs no ADD of this one during GC) caught between its create
+		 * and its alias. Which, only a second look can tell. */
+		if (valid_name(g->conf, host_if))
 			return 0;
-		log_warn("GC removed %s, left unnamed by an interrupted ADD", host_if);
-		g->removed++;
+		if (g->n_unnamed == g->cap_unnamed) {
+			size_t cap = g->cap_unnamed ? g->cap_unnamed * 2 : 8;
+			struct unnamed *u = realloc(g->unnamed, cap * sizeof(*u));
+
+			if (!u)
+				return 0;	/* left for the next GC */
+			g->unnamed = u;
+			g->cap_unnamed = cap;
+		}
+		snprintf(g->unnamed[g->n_unnamed].name, sizeof(g->unnamed[0].name), "%s", host_if);
+		g->unnamed[g->n_unnamed++].ifindex = ifindex;
 		return 0;
 	}
 	if (valid(g->conf, id, ifname))
@@ -88,7 +108,7 @@ int cmd_gc(const struct cni_env *env, struct netconf *conf, struct rv_err *err)
 {
 	struct rv_ip *keep = NULL;
 	struct rv_err first = { 0 }, e2 = { 0 };
-	struct gc_links g = { conf, 0, &e2 };
+	struct gc_links g = { .conf = conf, .err = &e2 };
 	struct attach a;
 	size_t n = 0, n_keep = 0;
 	int r;
@@ -106,6 +126,21 @@ int cmd_gc(const struct cni_env *env, struct netconf *conf, struct rv_err *err)
 
 	if (datapath_list(conf->name, gc_link, &g, &e2) < 0 && !first.code)
 		first = e2;
+	if (g.n_unnamed) {
+		/* Deleted only if still unnamed, and the same link, after
+		 * longer than an ADD takes to name its veth. */
+		struct timespec ts = { DP_UNNAMED_GRACE_MS / 1000, (DP_UNNAMED_GRACE_MS % 1000) * 1000000L };
+
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+		for (size_t i = 0; i < g.n_unnamed; i++) {
+			if (datapath_del_unnamed(g.unnamed[i].name, g.unnamed[i].ifindex, &e2) <= 0)
+				continue;
+			log_warn("GC removed %s, left unnamed by an interrupted ADD", g.unnamed[i].name);
+			g.removed++;
+		}
+		free(g.unnamed);
+	}
 	if (g.removed)
 		log_info("GC removed %u host end%s", g.removed, g.removed == 1 ? "" : "s");
 

@@ -491,3 +491,28 @@ int datapath_del(const char *host_if, const char *alias, struct rv_err *err)
 	nlconn_close(&nl);
 	return r;
 }
+
+int datapath_del_unnamed(const char *host_if, int ifindex, struct rv_err *err)
+{
+	char buf[NLBATCH_BUF];
+	struct link_info link;
+	struct nlbatch b;
+	struct nlconn nl;
+	int r;
+
+	r = nlconn_open(&nl, NETLINK_ROUTE, -1, err);
+	if (r < 0)
+		return r;
+	nlbatch_init(&b, &nl, buf);
+	link_get(&b, ifindex, NULL, &link);
+	r = nlbatch_run(&b, err);
+	if (r == 0 && link.found && !link.alias[0] && !strcmp(link.name, host_if)) {
+		/* By index: a link made under the same name since is not it. */
+		link_del(&b, link.ifindex, host_if);
+		r = nlbatch_run(&b, err);
+		if (r == 0)
+			r = 1;
+	}
+	nlconn_close(&nl);
+	return r;
+}

@@ -362,7 +362,8 @@ out:
 }
 
 int datapath_list(const char *network,
-		  int (*fn)(const char *host_if, const char *container_id, const char *ifname, void *ctx),
+		  int (*fn)(const char *host_if, int ifindex, const char *container_id, const char *ifname,
+			    void *ctx),
 		  void *ctx, struct rv_err *err)
 {
 	struct nl_cache *links = NULL;
@@ -384,18 +385,19 @@ int datapath_list(const char *network,
 
 		/* Unnamed, with rivet's form of name: left by an ADD killed
 		 * before it could name the link (older rivets named it in a
-		 * later batch). It belongs to no network; GC decides. */
+		 * later batch), or an ADD's veth caught between its create and
+		 * its alias. It belongs to no network; GC decides. */
 		if ((!alias || !*alias) && name && strlen(name) == 15 &&
 		    !strncmp(name, DP_HOST_PREFIX, strlen(DP_HOST_PREFIX)) &&
 		    strspn(name + 3, "0123456789abcdef") == 12) {
-			r = fn(name, NULL, NULL, ctx);
+			r = fn(name, rtnl_link_get_ifindex(l), NULL, NULL, ctx);
 			continue;
 		}
 		if (!alias || strncmp(alias, DP_ALIAS_PREFIX, strlen(DP_ALIAS_PREFIX)) ||
 		    sscanf(alias + strlen(DP_ALIAS_PREFIX), "%255s %31s %255s", id, ifname, net) != 3 ||
 		    strcmp(net, network))
 			continue;
-		r = fn(name, id, ifname, ctx);
+		r = fn(name, rtnl_link_get_ifindex(l), id, ifname, ctx);
 	}
 	nl_cache_free(links);
 	nl_socket_free(sk);

@@ -390,4 +390,30 @@ test_foreign_interface_with_the_host_end_name_is_left_alone() {
 	assert_eq "$(ip -n "$host" -d link show "$name"; ip -n "$other" -d link show peer0)" "$before" "the foreign veth after DEL and GC"
 }
 
+
+# GC may run while another network's ADD is between creating its veth and
+# naming it: the two requests share one sendmsg, but a link dump can land
+# between them. A link GC sees without an alias is deleted only if it is
+# still the same link, still without one, a while later; one that stays
+# unnamed is a leftover, and goes.
+test_gc_spares_an_unnamed_link_that_gets_its_alias() {
+	local host pod dir gcconf pid
+	mk_host host ; mk_pod pod ; mk_dir dir
+	gcconf=$(mk_conf gcnet "$dir" 1.1.0 | jq -c '. + {"cni.dev/valid-attachments": []}')
+	ip -n "$host" link add rvt0123456789ab type veth peer name eth0 netns "$pod" || fail "cannot make a veth"
+	( cni GC "$host" "" "" "" "$gcconf"; echo "$RC" >"$dir/gc.rc" ) &
+	pid=$!
+	sleep 0.3
+	ip -n "$host" link set rvt0123456789ab alias "rivet other eth0 othernet" 2>/dev/null
+	wait "$pid"
+	assert_eq "$(cat "$dir/gc.rc")" 0 "GC's exit status"
+	ip -n "$host" link show rvt0123456789ab >/dev/null 2>&1 ||
+		fail "GC deleted a veth that another network's ADD was naming"
+	ip -n "$host" link add rvtba9876543210 type veth peer name eth1 netns "$pod" || fail "cannot make a veth"
+	cni GC "$host" "" "" "" "$gcconf"
+	assert_rc 0
+	! ip -n "$host" link show rvtba9876543210 >/dev/null 2>&1 || fail "GC left an unnamed leftover"
+	ip -n "$host" link show rvt0123456789ab >/dev/null 2>&1 || fail "GC deleted another network's veth"
+}
+
 run_tests
