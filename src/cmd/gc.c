@@ -7,7 +7,8 @@
  * attachment is removed. It never guesses from other signals (a missing
  * netns, an old file): a runtime's list is the only authority, which is
  * what stops GC from ever taking a live pod's address. It continues past
- * errors and reports the first.
+ * errors and reports the first, except that the masquerade sets are only
+ * refilled from a store read without any error.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -146,22 +147,32 @@ int cmd_gc(const struct cni_env *env, struct netconf *conf, struct rv_err *err)
 
 	if (conf->ip_masq && !a.delegated) {
 		/* The addresses still held by valid attachments are exactly
-		 * what the pod sets should contain. */
+		 * what the pod sets should contain. Only a complete answer
+		 * will do: a pod missing from it would lose its masquerade, so
+		 * any failure (the store's above included) leaves the sets as
+		 * they are. */
+		struct masq_spec ms = { 0 };
+		struct rv_err e3 = { 0 };
+		int fr = r;
+
 		keep = calloc(conf->n_valid * ATTACH_MAX_ADDRS + 1, sizeof(*keep));
-		for (size_t i = 0; keep && i < conf->n_valid; i++) {
+		if (!keep)
+			fr = err_set(&e3, RIVET_ERR_INTERNAL, ENOMEM, "out of memory");
+		for (size_t i = 0; fr == 0 && i < conf->n_valid; i++) {
 			struct ipam_req q = a.req;
 			size_t got = 0;
 
 			q.container_id = conf->valid[i].container_id;
 			q.ifname = conf->valid[i].ifname;
-			if (hostlocal_find(&q, keep + n_keep, ATTACH_MAX_ADDRS, &got, NULL) == 0)
+			fr = hostlocal_find(&q, keep + n_keep, ATTACH_MAX_ADDRS, &got, &e3);
+			if (fr == 0)
 				n_keep += got < ATTACH_MAX_ADDRS ? got : ATTACH_MAX_ADDRS;
 		}
-		struct masq_spec ms = { 0 };
-		struct rv_err e3 = { 0 };
-
-		if (keep && (attach_masq_spec(conf, NULL, 0, &ms, &e3) < 0 ||
-			     masq_sync(&ms, keep, n_keep, &e3) < 0) && !first.code)
+		if (fr < 0)
+			log_warn("masquerade sets of %s left as they are: the store could not be read", conf->name);
+		else if (attach_masq_spec(conf, NULL, 0, &ms, &e3) < 0 || masq_sync(&ms, keep, n_keep, &e3) < 0)
+			fr = -EIO;
+		if (fr < 0 && !first.code)
 			first = e3;
 		free((void *)ms.keep);
 		free(keep);

@@ -285,9 +285,12 @@ int hostlocal_find(const struct ipam_req *req, struct rv_ip *out, size_t max, si
 	}
 	if (found < req->conf->n_sets) {
 		*n = 0;
-		ipam_store_walk(&s, find_cb, &w);
+		r = ipam_store_walk(&s, find_cb, &w);
 	}
 	ipam_store_close(&s);
+	if (r < 0)
+		return err_set(err, CNI_ERR_IO, -r, "cannot read the IPAM store of network %s: %s",
+			       req->network, strerror(-r));
 	return 0;
 }
 

@@ -818,4 +818,33 @@ test_nftables_refusing_the_transaction_ends_del_and_gc() {
 	assert_elems "$host" noadm-pods6 ""
 }
 
+
+# GC refills the pod sets from the store, one valid attachment at a time.
+# When the store cannot be read (a lock that times out, an I/O error, here
+# injected into flock(2) from its first call or from its second), the sets
+# stay as they are: refilled without a live pod, they would stop its
+# masquerade until its next ADD.
+test_gc_leaves_the_pod_sets_alone_when_the_store_fails() {
+	local host a b dir conf gcconf when
+	command -v strace >/dev/null || "$(dirname "$0")/../../scripts/apt-install.sh" strace >/dev/null 2>&1
+	command -v strace >/dev/null || fail "strace is needed to inject the store's failure"
+	mk_host host ; mk_pod a ; mk_pod b ; mk_dir dir
+	conf=$(masq_conf gcfail "$dir" "$DUAL" "" 1.1.0)
+	add_pod "$host" "$a" ca "$conf"
+	add_pod "$host" "$b" cb "$conf"
+	gcconf=$(printf '%s' "$conf" | jq -c '. + {"cni.dev/valid-attachments": [{"containerID":"ca","ifname":"eth0"},{"containerID":"cb","ifname":"eth0"}]}')
+	for when in 1+ 2+; do
+		OUT=$(printf '%s' "$gcconf" | ip netns exec "$host" env CNI_COMMAND=GC CNI_PATH="$CNI_BIN" \
+			ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o /dev/null -e trace=flock \
+			-e inject=flock:error=EIO:when=$when "$RIVET" 2>/dev/null)
+		RC=$?
+		assert_cni_error 5
+		assert_elems "$host" gcfail-pods4 "$ca_4 $cb_4"
+		assert_elems "$host" gcfail-pods6 "$ca_6 $cb_6"
+	done
+	gc "$host" "$conf" "ca cb"
+	assert_rc 0
+	assert_elems "$host" gcfail-pods4 "$ca_4 $cb_4"
+}
+
 run_tests
