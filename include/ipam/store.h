@@ -24,9 +24,14 @@
  * Linux 6.6) the entry is a symlink to ../../<ip> instead; both forms are read.
  *
  * A reservation is published whole: its content is written to an anonymous
- * file that is then linked under the address's name, so a crash leaves either
- * no file or a complete one. The index is only ever a hint: every entry is
- * checked against the reservation it names before it is trusted.
+ * file that is then linked under the address's name, so a killed process
+ * leaves either no file or a complete one. (There is no fsync: after a power
+ * loss the file system may keep the name without the content: an empty
+ * file.) The index entry is
+ * linked before the reservation and a failure to write it fails the
+ * reservation, so no reservation rivet makes is missing from the index; the
+ * index is still only a hint: every entry is checked against the
+ * reservation it names before it is trusted.
  *
  * All calls except open/close/lock need the lock held.
  */
@@ -49,6 +54,9 @@ struct ipam_store {
 	int tmpfd;		/* an unlinked reservation being placed, or -1 */
 	char tmpname[32];	/* its name when O_TMPFILE is unavailable */
 	char tmpcontent[300];	/* what it holds */
+	char tmpkey[300];	/* the index entry made for it, if any */
+	bool tmpkey_hard;	/* ... as a hard link to it */
+	bool tmpkey_none;	/* ... or decided not to be made */
 	bool locked;
 	bool reclaim;		/* reclaim earlier boots' reservations on lock */
 	char boot_id[40];

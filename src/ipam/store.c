@@ -131,6 +131,12 @@ static void drop_tmpfile(struct ipam_store *s)
 		unlinkat(s->dirfd, s->tmpname, 0);
 	s->tmpfd = -1;
 	s->tmpname[0] = '\0';
+	/* An index entry made for a reservation that was never published
+	 * names nothing: it goes with the file. */
+	if (s->tmpkey[0] && !s->tmpkey_none && s->bootfd >= 0)
+		unlinkat(s->bootfd, s->tmpkey, 0);
+	s->tmpkey[0] = '\0';
+	s->tmpkey_hard = s->tmpkey_none = false;
 }
 
 void ipam_store_close(struct ipam_store *s)
@@ -519,29 +525,45 @@ static int link_tmpfile(struct ipam_store *s, int dirfd, const char *name)
 	return linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW) == 0 ? 0 : errno_neg();
 }
 
-/* The index entry for a reservation just published as @name. Failing to
- * write it only costs a directory walk later, so errors are ignored. */
-static void index_add(struct ipam_store *s, const char *key, const char *name, bool hardlink,
-		      const char *id, const char *ifname)
+/* The index entry @key for the reservation about to be published as @name:
+ * a second hard link to the prepared file, whose xattr names @name, or
+ * without xattrs a symlink to ../../@name. Written before the reservation,
+ * so a kill between the two leaves an entry that names nothing the
+ * attachment holds (index_resolve rejects it: not the same inode, or not
+ * the attachment's file), never a reservation that no entry names. 0, or
+ * -errno when no entry could be written, which fails the reservation. */
+static int index_add(struct ipam_store *s, const char *key, const char *name, bool hardlink,
+		     const char *id, const char *ifname)
 {
 	char target[IP_STRLEN + 8], held_name[IP_STRLEN];
 	struct rv_ip held;
 	int r;
 
+	/* Done for this file at an earlier attempt (the round robin met a
+	 * taken address): the hard link is the file, whose xattr now names
+	 * @name; or it was decided that there is to be no entry. */
+	if (!strcmp(s->tmpkey, key) && (s->tmpkey_none || s->tmpkey_hard))
+		return 0;
 	/* The attachment already holds another address of this set (a retried
 	 * ADD that asked for a different one). An entry can name only one, so
 	 * it names none: release then reads every file and finds both. */
 	r = index_resolve(s, s->bootfd, key, id, ifname, &held);
 	if (r == 0 && strcmp(ip_fmt(&held, held_name), name)) {
 		unlinkat(s->bootfd, key, 0);
-		return;
+		snprintf(s->tmpkey, sizeof(s->tmpkey), "%s", key);
+		s->tmpkey_none = true;
+		return 0;
 	}
 	if (r != -ENOENT)
-		unlinkat(s->bootfd, key, 0);	/* a stale entry of this attachment */
-	if (hardlink && link_tmpfile(s, s->bootfd, key) == 0)
-		return;
-	snprintf(target, sizeof(target), "../../%s", name);
-	(void)!symlinkat(target, s->bootfd, key);
+		unlinkat(s->bootfd, key, 0);	/* stale, or an earlier attempt's symlink */
+	s->tmpkey_hard = hardlink && link_tmpfile(s, s->bootfd, key) == 0;
+	if (!s->tmpkey_hard) {
+		snprintf(target, sizeof(target), "../../%s", name);
+		if (symlinkat(target, s->bootfd, key) < 0)
+			return errno_neg();
+	}
+	snprintf(s->tmpkey, sizeof(s->tmpkey), "%s", key);
+	return 0;
 }
 
 int ipam_store_reserve(struct ipam_store *s, const struct rv_ip *ip, const char *id,
@@ -558,14 +580,25 @@ int ipam_store_reserve(struct ipam_store *s, const struct rv_ip *ip, const char 
 	if (r < 0)
 		return store_error(s, err, -r, "write a reservation");
 	xattr = fsetxattr(s->tmpfd, XATTR_IP, name, strlen(name), 0) == 0;
+	/* The index entry first (see index_add); the names are bounded so
+	 * that the key always fits. */
+	if (s->bootfd >= 0 && index_key(key, sizeof(key), id, ifname, set) == 0) {
+		r = index_add(s, key, name, xattr, id, ifname);
+		if (r < 0) {
+			drop_tmpfile(s);
+			return store_error(s, err, -r, "write a reservation's index entry");
+		}
+	}
 	r = link_tmpfile(s, s->dirfd, name);
 	if (r == -EEXIST)
-		return r;
-	if (r < 0)
+		return r;	/* the entry stays for the next attempt (or goes with the file) */
+	if (r < 0) {
+		drop_tmpfile(s);
 		return store_error(s, err, -r, "write a reservation");
-	if (index_key(key, sizeof(key), id, ifname, set) == 0)
-		index_add(s, key, name, xattr, id, ifname);
-	/* Linked: the next reservation needs a file of its own. */
+	}
+	/* Published, and the entry names it: the next reservation needs a
+	 * file (and an entry) of its own. */
+	s->tmpkey[0] = '\0';
 	drop_tmpfile(s);
 
 	/* Written in place, then cut to length, rather than with O_TRUNC as

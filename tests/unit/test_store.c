@@ -325,6 +325,46 @@ static void test_reserve_taken(void **state)
 	assert_string_equal(names, ".rivet 10.0.0.5 last_reserved_ip.0 lock");
 }
 
+/* A reservation whose index entry cannot be written is not made: without
+ * the entry, a retried ADD would not find it and would take a second
+ * address, and DEL would release only that one. */
+static void test_reserve_fails_without_its_index_entry(void **state)
+{
+	struct ctx *c = *state;
+	struct ipam_store s;
+	struct rv_err err = { 0 };
+	struct rv_ip a = ip("10.0.0.5");
+	char p[4200];
+
+	open_locked(c, &s, true, NULL);
+	/* A non-empty directory where the entry belongs: neither unlinked
+	 * nor linked over. */
+	assert_int_equal(mkdir(tu_path(p, sizeof(p), "%s/.rivet/boot-%s/c1:eth0:0", c->net, c->boot), 0700), 0);
+	tu_write(tu_path(p, sizeof(p), "%s/.rivet/boot-%s/c1:eth0:0/x", c->net, c->boot), "x");
+	assert_true(ipam_store_reserve(&s, &a, "c1", "eth0", 0, &err) < 0);
+	assert_err(err, CNI_ERR_IO, "index entry");
+	ipam_store_close(&s);
+	assert_absent(c, "10.0.0.5");
+}
+
+/* A reservation that fails (the address is taken) leaves no index entry
+ * behind: the entry, written first, goes with the unpublished file. */
+static void test_reserve_taken_leaves_no_index_entry(void **state)
+{
+	struct ctx *c = *state;
+	struct ipam_store s;
+	struct rv_err err = { 0 };
+	struct rv_ip a = ip("10.0.0.5");
+	char p[4200], names[1024];
+
+	open_locked(c, &s, true, NULL);
+	reserve_ok(&s, "10.0.0.5", "c1", "eth0", 0);
+	assert_int_equal(ipam_store_reserve(&s, &a, "c2", "eth0", 0, &err), -EEXIST);
+	ipam_store_close(&s);
+	list_dir(tu_path(p, sizeof(p), "%s/.rivet/boot-%s", c->net, c->boot), names, sizeof(names));
+	assert_string_equal(names, "c1:eth0:0");
+}
+
 static void test_reserve_long_names(void **state)
 {
 	struct ctx *c = *state;
@@ -1260,6 +1300,8 @@ int main(void)
 		T(test_reserve_host_local_format),
 		T(test_reserve_index_entry),
 		T(test_reserve_taken),
+		T(test_reserve_fails_without_its_index_entry),
+		T(test_reserve_taken_leaves_no_index_entry),
 		T(test_reserve_long_names),
 		T(test_owner),
 		T(test_last_reserved),
