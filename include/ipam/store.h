@@ -27,7 +27,7 @@
  * file that is then linked under the address's name, so a killed process
  * leaves either no file or a complete one. (There is no fsync: after a power
  * loss the file system may keep the name without the content: an empty
- * file.) The index entry is
+ * file, which ipam_store_walk() reports as damaged.) The index entry is
  * linked before the reservation and a failure to write it fails the
  * reservation, so no reservation rivet makes is missing from the index; the
  * index is still only a hint: every entry is checked against the
@@ -68,6 +68,8 @@ struct ipam_owner {
 	char container_id[256];
 	char ifname[32];	/* "" for host-local's old ID-only files */
 	time_t since;		/* the file's mtime */
+	bool damaged;		/* the file names nobody (empty, blank, too long):
+				 * both names are "" */
 };
 
 /* Open (and with @create, make) the network directory. Without @create a
@@ -116,10 +118,17 @@ int ipam_store_release_ip(struct ipam_store *s, const struct rv_ip *ip, const ch
 			  const char *ifname, int set);
 
 /* Call @fn for every reservation (not lock or last_reserved_ip files), in
- * directory order; a non-zero return stops the walk and is returned. */
+ * directory order; a non-zero return stops the walk and is returned. A
+ * regular file named by an address that names nobody is a reservation too,
+ * with owner->damaged set: it blocks its address like any other. Files
+ * that cannot be read are skipped. */
 int ipam_store_walk(struct ipam_store *s,
 		    int (*fn)(const struct rv_ip *ip, const struct ipam_owner *owner, void *ctx),
 		    void *ctx);
+
+/* Release @ip if, and only if, its file names nobody (owner->damaged);
+ * -ENOENT otherwise. Needs the lock, so no writer is half-way through it. */
+int ipam_store_release_damaged(struct ipam_store *s, const struct rv_ip *ip);
 
 /* Remove index entries that point at nothing this store holds (GC). */
 unsigned ipam_store_prune_index(struct ipam_store *s);

@@ -7,7 +7,9 @@
  * A reservation is "live" when the host end of its veth exists: that name
  * is derived from (container ID, ifname) alone, so no other state is
  * needed, and it is what a dead pod loses first (deleting a netns deletes
- * the veth). The store is read and changed only through ipam/store.h, so
+ * the veth). A reservation file that names no container (empty: a crash
+ * during host-local's create-then-write, or a power loss) is "unreadable":
+ * no pod can be alive behind it, so repair releases it whatever its age. The store is read and changed only through ipam/store.h, so
  * files written by the reference host-local are read exactly as rivet's
  * own. This file owns the argv parsing and the table these commands print,
  * and hands plain rows to cni/report.h for --json; it writes stdout itself
@@ -42,6 +44,7 @@ enum host_state {
 	HOST_GONE,
 	HOST_UNKNOWN,		/* the kernel could not be asked */
 	HOST_NO_IFNAME,		/* an old ID-only file: no host end can be named */
+	HOST_DAMAGED,		/* the file names nobody (empty, blank, too long) */
 };
 
 static const char *const state_names[] = {
@@ -49,6 +52,7 @@ static const char *const state_names[] = {
 	[HOST_GONE] = "gone",
 	[HOST_UNKNOWN] = "unknown",
 	[HOST_NO_IFNAME] = "unknown",
+	[HOST_DAMAGED] = "unreadable",
 };
 
 struct entry {
@@ -89,7 +93,8 @@ static int usage(FILE *f)
 		"list    the reservations of <network>: address, container, ifname, age, and\n"
 		"        whether the host end of the pod's veth still exists\n"
 		"repair  release the reservations whose host end is gone and that are older\n"
-		"        than --min-age (default %d s); --dry-run only reports\n"
+		"        than --min-age (default %d s), and unreadable ones; --dry-run only\n"
+		"        reports\n"
 		"DIR     the IPAM dataDir (default %s)\n"
 		"Exit status: 0 ok, 1 error, 2 usage. Run by a container runtime, rivet reads\n"
 		"CNI_COMMAND instead; see rivet(8).\n",
@@ -205,6 +210,10 @@ static unsigned probe_host_ends(struct entries *es)
 		struct entry *e = &es->v[i];
 		int r;
 
+		if (e->owner.damaged) {
+			e->state = HOST_DAMAGED;
+			continue;
+		}
 		if (!e->owner.ifname[0]) {
 			e->state = HOST_NO_IFNAME;
 			continue;
@@ -283,33 +292,38 @@ static void table_row(const struct entry *e, struct widths w, time_t now, const 
 {
 	char a[IP_STRLEN], age[32], id[256], ifn[32];
 
-	fprintf(stdout, "%s%-*s  %-*s  %-15s  %-7s  %-8s  %s\n", lead, w.addr, ip_fmt(&e->ip, a), w.ifname,
+	fprintf(stdout, "%s%-*s  %-*s  %-15s  %-10s  %-8s  %s\n", lead, w.addr, ip_fmt(&e->ip, a), w.ifname,
 	       e->owner.ifname[0] ? printable(e->owner.ifname, ifn, sizeof(ifn)) : "-",
 	       e->host_if[0] ? e->host_if : "-", state_names[e->state],
-	       fmt_age(e, now, age, sizeof(age)), printable(e->owner.container_id, id, sizeof(id)));
+	       fmt_age(e, now, age, sizeof(age)),
+	       e->owner.damaged ? "(the file names no container)" : printable(e->owner.container_id, id, sizeof(id)));
 }
 
 static void table_head(struct widths w, const char *lead)
 {
-	fprintf(stdout, "%s%-*s  %-*s  %-15s  %-7s  %-8s  %s\n", lead, w.addr, "ADDRESS", w.ifname, "IFNAME",
+	fprintf(stdout, "%s%-*s  %-*s  %-15s  %-10s  %-8s  %s\n", lead, w.addr, "ADDRESS", w.ifname, "IFNAME",
 	       "HOST END", "STATE", "AGE", "CONTAINER");
 }
 
 static void list_table(const struct opts *o, const struct entries *es, time_t now)
 {
 	struct widths aw = widths_of(es);
-	size_t gone = 0;
+	size_t gone = 0, damaged = 0;
 
 	if (es->n)
 		table_head(aw, "");
 	for (size_t i = 0; i < es->n; i++) {
 		table_row(&es->v[i], aw, now, "");
 		gone += es->v[i].state == HOST_GONE;
+		damaged += es->v[i].state == HOST_DAMAGED;
 	}
 	fprintf(stdout, "%zu reservation%s in %s/%s", es->n, es->n == 1 ? "" : "s", o->data_dir, o->network);
 	if (gone)
 		fprintf(stdout, "; %zu whose host end is gone (rivet repair %s releases %s)", gone, o->network,
 		       gone == 1 ? "it" : "them");
+	if (damaged)
+		fprintf(stdout, "; %zu unreadable (empty or naming no container; rivet repair %s releases %s)",
+			damaged, o->network, damaged == 1 ? "it" : "them");
 	fprintf(stdout, "\n");
 }
 
@@ -460,6 +474,19 @@ static unsigned repair_entries(struct ipam_store *s, const struct opts *o, struc
 		struct entry *e = &es->v[i];
 
 		switch (e->state) {
+		case HOST_DAMAGED:
+			/* It names no attachment, so none can be alive; under
+			 * the lock no writer is half-way through it. Age does
+			 * not matter. */
+			e->release = true;
+			if (o->dry_run)
+				continue;
+			e->error = ipam_store_release_damaged(s, &e->ip);
+			if (e->error == -ENOENT)
+				e->error = 0;	/* gone or rewritten meanwhile */
+			if (e->error)
+				failed++;
+			continue;
 		case HOST_PRESENT:
 			continue;
 		case HOST_UNKNOWN:

@@ -348,6 +348,17 @@ static int gc_cb(const struct rv_ip *ip, const struct ipam_owner *o, void *ctx)
 	struct gc_walk *w = ctx;
 	char a[IP_STRLEN];
 
+	if (o->damaged) {
+		/* Names nobody, so no valid attachment; GC holds the lock, so
+		 * no writer is half-way through it. */
+		if (ipam_store_release_damaged(w->s, ip) == 0) {
+			log_warn("GC released %s: its reservation file is empty or unreadable", ip_fmt(ip, a));
+			if (*w->n < w->max)
+				w->out[*w->n] = *ip;
+			(*w->n)++;
+		}
+		return 0;
+	}
 	if (is_valid(w, o))
 		return 0;
 	if (ipam_store_release_ip(w->s, ip, o->container_id, o->ifname, -1) == 0) {

@@ -215,6 +215,11 @@ static bool parse_content(const char *buf, struct ipam_owner *o)
 	return true;
 }
 
+/* The owner named by file @name: 0; -EINVAL when it is not a regular file
+ * (a symlink, a FIFO); -EBADMSG when it is one but names nobody (empty,
+ * blank, or too long: what a crash during host-local's create-then-write,
+ * or a power loss, leaves), with o->since set and the names empty; or the
+ * -errno of opening or reading it. */
 static int read_owner_at(int dirfd, const char *name, struct ipam_owner *o)
 {
 	char buf[sizeof(o->container_id) + sizeof(o->ifname) + 8];
@@ -233,9 +238,13 @@ static int read_owner_at(int dirfd, const char *name, struct ipam_owner *o)
 	if (n < 0)
 		return -EIO;
 	buf[n] = '\0';
-	if (!parse_content(buf, o))
-		return -EINVAL;
 	o->since = st.st_mtime;
+	o->damaged = false;
+	if (!parse_content(buf, o)) {
+		o->container_id[0] = o->ifname[0] = '\0';
+		o->damaged = true;
+		return -EBADMSG;
+	}
 	return 0;
 }
 
@@ -657,7 +666,9 @@ int ipam_store_owner(struct ipam_store *s, const struct rv_ip *ip, struct ipam_o
 		/* Taken by something unreadable: report it as held. */
 		snprintf(out->container_id, sizeof(out->container_id), "(unreadable file)");
 		out->ifname[0] = '\0';
-		out->since = 0;
+		if (r != -EBADMSG)
+			out->since = 0;
+		out->damaged = r == -EBADMSG;
 	}
 	return 0;
 }
@@ -799,26 +810,43 @@ int ipam_store_walk(struct ipam_store *s,
 	DIR *d;
 
 	if (fd < 0 || !(d = fdopendir(fd))) {
+		r = errno_neg();
 		if (fd >= 0)
 			close(fd);
-		return errno_neg();
+		return r;
 	}
 	rewinddir(d);
 	while ((de = readdir(d))) {
 		struct ipam_owner o;
 		struct rv_ip ip;
+		int e;
 
 		if (de->d_name[0] == '.' || (de->d_type != DT_REG && de->d_type != DT_UNKNOWN))
 			continue;
 		/* Only files named by an address are reservations; lock and
-		 * last_reserved_ip.N are not. */
-		if (ip_parse(de->d_name, &ip) < 0 || read_owner_at(s->dirfd, de->d_name, &o) < 0)
+		 * last_reserved_ip.N are not. A damaged one is reported too:
+		 * it holds its address all the same. */
+		if (ip_parse(de->d_name, &ip) < 0)
+			continue;
+		e = read_owner_at(s->dirfd, de->d_name, &o);
+		if (e < 0 && e != -EBADMSG)
 			continue;
 		if ((r = fn(&ip, &o, ctx)) != 0)
 			break;
 	}
 	closedir(d);
 	return r;
+}
+
+int ipam_store_release_damaged(struct ipam_store *s, const struct rv_ip *ip)
+{
+	char name[IP_STRLEN];
+	struct ipam_owner o;
+
+	/* Read again: only a file that still names nobody goes. */
+	if (read_owner_at(s->dirfd, ip_fmt(ip, name), &o) != -EBADMSG)
+		return -ENOENT;
+	return unlinkat(s->dirfd, name, 0) == 0 ? 0 : errno_neg();
 }
 
 unsigned ipam_store_prune_index(struct ipam_store *s)

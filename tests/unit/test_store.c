@@ -709,7 +709,8 @@ static int seen_cb(const struct rv_ip *a, const struct ipam_owner *o, void *ctx)
 
 	if (s->n < 16) {
 		ip_fmt(a, s->names[s->n]);
-		snprintf(s->owners[s->n], sizeof(s->owners[0]), "%s/%s", o->container_id, o->ifname);
+		snprintf(s->owners[s->n], sizeof(s->owners[0]), "%s/%s%s", o->container_id, o->ifname,
+			 o->damaged ? " (damaged)" : "");
 	}
 	s->n++;
 	return s->stop_after && (int)s->n >= s->stop_after ? 7 : 0;
@@ -727,7 +728,6 @@ static void test_walk_skips_non_reservations(void **state)
 	reserve_ok(&s, "fd00::5", "c2", "eth0", 1);
 	plant(c, ".10.0.0.1", "c3\r\neth0");		/* dotfile */
 	plant(c, "notanip", "c4\r\neth0");		/* not an address */
-	plant(c, "10.0.0.6", "");			/* no content */
 	plant(c, "010.0.0.7", "c5\r\neth0");		/* not a canonical name Go parses */
 	tu_write(tu_path(q, sizeof(q), "%s/outside", c->dir), "c6\r\neth0");
 	assert_int_equal(symlink("../outside", tu_path(p, sizeof(p), "%s/10.0.0.2", c->net)), 0);
@@ -749,6 +749,47 @@ static void test_walk_skips_non_reservations(void **state)
 		else
 			fail_msg("walk reported %s", seen.names[i]);
 	}
+}
+
+/* A reservation file that names nobody still holds its address (host-local
+ * and every other reader take it as taken): the walk reports it, damaged,
+ * with its mtime, so that list shows it and GC and repair release it; and
+ * only such a file can be released as damaged. */
+static void test_walk_reports_damaged_reservations(void **state)
+{
+	static const char *const damaged[] = { "10.0.0.6", "10.0.0.7", "10.0.0.8", "10.0.0.9" };
+	struct ctx *c = *state;
+	struct ipam_store s;
+	struct seen seen = { 0 };
+	struct rv_ip a;
+	char p[4200], long_id[400];
+
+	open_locked(c, &s, true, NULL);
+	reserve_ok(&s, "10.0.0.5", "c1", "eth0", 0);
+	plant(c, "10.0.0.6", "");				/* empty */
+	plant(c, "10.0.0.7", " \r\n\t ");			/* blank */
+	memset(long_id, 'x', 300);
+	snprintf(long_id + 300, sizeof(long_id) - 300, "\r\neth0");
+	plant(c, "10.0.0.8", long_id);				/* too long */
+	tu_write(tu_path(p, sizeof(p), "%s/10.0.0.9", c->net), "");
+	assert_int_equal(truncate(p, 16), 0);			/* NUL bytes */
+	assert_int_equal(ipam_store_walk(&s, seen_cb, &seen), 0);
+	assert_int_equal(seen.n, 5);
+	for (size_t i = 0; i < seen.n; i++)
+		assert_string_equal(seen.owners[i], strcmp(seen.names[i], "10.0.0.5") ? "/ (damaged)" : "c1/eth0");
+
+	/* Released as damaged only while it still names nobody. */
+	a = ip("10.0.0.5");
+	assert_int_equal(ipam_store_release_damaged(&s, &a), -ENOENT);
+	a = ip("10.0.0.10");
+	assert_int_equal(ipam_store_release_damaged(&s, &a), -ENOENT);
+	for (size_t i = 0; i < 4; i++) {
+		a = ip(damaged[i]);
+		assert_int_equal(ipam_store_release_damaged(&s, &a), 0);
+		assert_absent(c, damaged[i]);
+	}
+	ipam_store_close(&s);
+	assert_netfile(c, "10.0.0.5", "c1\r\neth0");
 }
 
 static void test_walk_stops(void **state)
@@ -1315,6 +1356,7 @@ int main(void)
 		T(test_release_old_format_only_without_exact),
 		T(test_release_ip),
 		T(test_walk_skips_non_reservations),
+		T(test_walk_reports_damaged_reservations),
 		T(test_walk_stops),
 		T(test_symlink_address_not_followed),
 		T(test_symlink_last_reserved_not_followed),
