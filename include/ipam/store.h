@@ -80,6 +80,13 @@ int ipam_store_open(struct ipam_store *s, const char *data_dir, const char *netw
 		    bool reclaim, struct rv_err *err);
 void ipam_store_close(struct ipam_store *s);
 
+/* Could an ADD write the store? Asked without changing anything (STATUS):
+ * the open store's directory must be writable, or, for a store not made
+ * yet, the nearest directory on the way to @data_dir that exists (ADD makes
+ * the rest). 0, or -errno with a message. */
+int ipam_store_writable(struct ipam_store *s, struct rv_err *err);
+int ipam_store_creatable(const char *data_dir, struct rv_err *err);
+
 /* Take the lock, waiting at most @timeout_ms (code 11 after that). On the
  * first lock of a new boot, reclaims what earlier boots reserved (when
  * enabled) and reports how many through @reclaimed (may be NULL). */

@@ -416,14 +416,21 @@ int hostlocal_status(const struct ipam_req *req, struct rv_err *err)
 	char rs[256];
 	int r;
 
-	r = open_locked(req, &s, true, err);
+	/* STATUS only reads: it creates no store directory, lock or index,
+	 * reclaims nothing, and takes no lock (each reservation file is
+	 * there whole or not at all, and a count is a snapshot anyway). */
+	r = ipam_store_open(&s, req->conf->data_dir, req->network, false, false, err);
+	if (r == -ENOENT)
+		r = ipam_store_creatable(req->conf->data_dir, err);	/* nothing reserved yet */
+	else if (r == 0 && (r = ipam_store_writable(&s, err)) == 0 && (r = ipam_store_walk(&s, count_cb, &w)) < 0)
+		r = err_set(err, CNI_ERR_IO, -r, "cannot read the IPAM store of network %s: %s", req->network,
+			    strerror(-r));
+	ipam_store_close(&s);
 	if (r < 0) {
 		if (err)
 			err->code = CNI_ERR_NOT_AVAILABLE;
 		return r;
 	}
-	ipam_store_walk(&s, count_cb, &w);
-	ipam_store_close(&s);
 	for (size_t i = 0; i < req->conf->n_sets && i < 64; i++) {
 		uint64_t cap = ipam_rangeset_capacity(&req->conf->sets[i]);
 

@@ -152,6 +152,33 @@ void ipam_store_close(struct ipam_store *s)
 	s->dirfd = s->lockfd = s->bootfd = s->tmpfd = -1;
 }
 
+int ipam_store_writable(struct ipam_store *s, struct rv_err *err)
+{
+	if (faccessat(s->dirfd, ".", W_OK, AT_EACCESS) < 0)
+		return store_error(s, err, errno, "write to it");
+	return 0;
+}
+
+int ipam_store_creatable(const char *data_dir, struct rv_err *err)
+{
+	char path[4096];
+	char *slash;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s", data_dir ? data_dir : IPAM_DEFAULT_DATA_DIR) >= sizeof(path))
+		return err_set(err, CNI_ERR_CONFIG, ENAMETOOLONG, "ipam.dataDir is too long");
+	for (;;) {
+		if (faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0)
+			return 0;
+		if (errno != ENOENT)
+			return err_set(err, CNI_ERR_IO, errno, "IPAM dataDir %s: cannot write to %s: %s",
+				       data_dir ? data_dir : IPAM_DEFAULT_DATA_DIR, path, strerror(errno));
+		slash = strrchr(path, '/');
+		if (!slash || slash == path)
+			return 0;
+		*slash = '\0';
+	}
+}
+
 static void on_alarm(int sig)
 {
 	(void)sig;

@@ -118,6 +118,11 @@ test_huge_500_requested_ips() {
 }
 test_huge_prefix_length() { setup; reject 7 ADD "$pod" c1 eth0 "$(conf '.ipam.ranges[0][0].subnet = "198.18.0.0/99"')"; }
 test_huge_log_size_1e300() { setup; reject 7 ADD "$pod" c1 eth0 "$(conf '.logMaxSizeMB = 1e300')"; }
+# Refused before an address is reserved: not even last_reserved_ip moves.
+test_huge_33_ipam_routes() {
+	setup
+	reject 7 ADD "$pod" c1 eth0 "$(conf '.ipam.routes = [range(33) | {"dst": "198.19.\(.).0/24"}]')"
+}
 test_range_start_outside_subnet() {
 	setup
 	reject 7 ADD "$pod" c1 eth0 "$(conf '.ipam.ranges[0][0].rangeStart = "198.19.0.5"')"
@@ -173,6 +178,26 @@ test_netns_fifo() {
 	[ "$RC" != 124 ] || fail "rivet blocked opening a FIFO given as CNI_NETNS (killed after 5 s)"
 	assert_cni_error 4
 	assert_eq "$(snapshot)" "$before" "the node"
+}
+
+# ---- STATUS only reads --------------------------------------------------------
+# STATUS creates nothing: no store directory for a network never used, and
+# neither lock nor index in a store host-local made.
+test_status_touches_nothing() {
+	setup
+	local before after
+	mkdir "$dir/hl"
+	printf 'hl1\r\neth0' >"$dir/hl/198.18.0.9"
+	before=$(snapshot)
+	cni STATUS "$host" "" "" "" "$(conf '.cniVersion = "1.1.0" | .name = "never-used"')"
+	assert_rc 0
+	cni STATUS "$host" "" "" "" "$(conf '.cniVersion = "1.1.0" | .name = "hl"')"
+	assert_rc 0
+	cni STATUS "$host" "" "" "" "$(conf '.cniVersion = "1.1.0"')"
+	assert_rc 0
+	after=$(snapshot)
+	[ "$before" = "$after" ] || fail "STATUS changed the node or the store:
+$(diff <(echo "$before") <(echo "$after") | head -n 20)"
 }
 
 # ---- a prevResult that lies (CHECK, and ADD in a chain) --------------------
@@ -337,6 +362,20 @@ ro_new_network_case() {
 test_datadir_read_only_new_network() {
 	setup
 	in_private_mount ro_new_network_case || exit 1
+}
+
+# STATUS still says ADD cannot work when the store cannot be written, now
+# that it only reads: for an existing store and for one not made yet.
+ro_status_case() {
+	mount --bind "$dir" "$dir" && mount -o remount,ro,bind "$dir" || fail "cannot make $dir read-only"
+	cni STATUS "$host" "" "" "" "$(conf '.cniVersion = "1.1.0"')"
+	assert_cni_error 50
+	cni STATUS "$host" "" "" "" "$(conf '.cniVersion = "1.1.0" | .name = "fresh"')"
+	assert_cni_error 50
+}
+test_status_on_a_read_only_datadir() {
+	setup
+	in_private_mount ro_status_case || exit 1
 }
 
 # ---- what rivet writes: modes and open flags --------------------------------
