@@ -40,9 +40,15 @@ extern const uint8_t dp_host_mac[6];
  * the link without state. @out holds 16 bytes. */
 void datapath_host_ifname(const char *container_id, const char *ifname, char *out);
 
+/* The longest alias the kernel takes: IFALIASZ (256) bytes with the NUL
+ * rivet sends, less one (the kernel's policy counts the NUL). */
+#define DP_ALIAS_LEN 254
+
 /* The host end's IFLA_IFALIAS, "rivet <containerID> <ifname> <network>",
  * which proves ownership before rivet deletes a link and lets GC find the
- * links of one network. @out holds 256 bytes. */
+ * links of one network. Past DP_ALIAS_LEN bytes the network's name is cut
+ * and followed by "~" and 16 hex digits of a hash of the whole, so the
+ * alias always fits and still names one network. @out holds 256 bytes. */
 void datapath_alias(const char *network, const char *container_id, const char *ifname, char *out);
 
 /* The link-local gateway of @family. */

@@ -63,7 +63,24 @@ void datapath_host_ifname(const char *container_id, const char *ifname, char *ou
 
 void datapath_alias(const char *network, const char *container_id, const char *ifname, char *out)
 {
-	snprintf(out, LINK_ALIAS_MAX, DP_ALIAS_PREFIX "%s %s %s", container_id, ifname, network);
+	int head = snprintf(out, LINK_ALIAS_MAX, DP_ALIAS_PREFIX "%s %s ", container_id, ifname);
+	size_t room, net = strlen(network);
+
+	/* The names rivet accepts (container ID and network name up to 200
+	 * bytes each) can make the alias longer than the kernel keeps. Cut,
+	 * it would match the links of every network sharing the kept part;
+	 * so the network's name is then cut shorter still and followed by a
+	 * hash of the whole, and GC compares whole aliases. */
+	room = head >= 0 && (size_t)head < DP_ALIAS_LEN ? DP_ALIAS_LEN - (size_t)head : 0;
+	if (net <= room) {
+		memcpy(out + head, network, net + 1);
+		return;
+	}
+	if (room > 17)
+		snprintf(out + head, room + 1, "%.*s~%016llx", (int)(room - 17), network,
+			 (unsigned long long)fnv1a(0xcbf29ce484222325ull, network, net));
+	else
+		out[head > 0 && (size_t)head < LINK_ALIAS_MAX ? head : 0] = '\0';
 }
 
 struct rv_ip datapath_gateway(int family)

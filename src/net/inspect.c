@@ -379,7 +379,7 @@ int datapath_list(const char *network,
 	for (struct nl_object *o = nl_cache_get_first(links); o && !r; o = nl_cache_get_next(o)) {
 		struct rtnl_link *l = (struct rtnl_link *)o;
 		const char *alias = rtnl_link_get_ifalias(l);
-		char id[256], ifname[32], net[256];
+		char id[256], ifname[32], net[256], want[LINK_ALIAS_MAX];
 
 		const char *name = rtnl_link_get_name(l);
 
@@ -393,9 +393,14 @@ int datapath_list(const char *network,
 			r = fn(name, rtnl_link_get_ifindex(l), NULL, NULL, ctx);
 			continue;
 		}
+		/* The whole alias is compared with the one this network would
+		 * give the attachment, not its last word: a long one ends in a
+		 * hash of the network's name (datapath_alias). */
 		if (!alias || strncmp(alias, DP_ALIAS_PREFIX, strlen(DP_ALIAS_PREFIX)) ||
-		    sscanf(alias + strlen(DP_ALIAS_PREFIX), "%255s %31s %255s", id, ifname, net) != 3 ||
-		    strcmp(net, network))
+		    sscanf(alias + strlen(DP_ALIAS_PREFIX), "%255s %31s %255s", id, ifname, net) != 3)
+			continue;
+		datapath_alias(network, id, ifname, want);
+		if (strcmp(alias, want))
 			continue;
 		r = fn(name, rtnl_link_get_ifindex(l), id, ifname, ctx);
 	}

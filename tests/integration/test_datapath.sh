@@ -416,4 +416,31 @@ test_gc_spares_an_unnamed_link_that_gets_its_alias() {
 	ip -n "$host" link show rvt0123456789ab >/dev/null 2>&1 || fail "GC deleted another network's veth"
 }
 
+
+# The longest container ID and network name rivet accepts (200 each) make
+# an alias "rivet <id> <ifname> <network>" longer than the kernel keeps (255
+# bytes). GC must still find that attachment's host end, and only its own:
+# not the host end of a network whose name differs only at the end.
+test_gc_finds_host_ends_of_the_longest_names() {
+	local host a b dir id net_a net_b conf_a conf_b
+	mk_host host ; mk_pod a ; mk_pod b ; mk_dir dir
+	id=$(printf 'c%.0s' $(seq 200))
+	net_a=$(printf 'n%.0s' $(seq 199))a
+	net_b=$(printf 'n%.0s' $(seq 199))b
+	conf_a=$(mk_conf "$net_a" "$dir" 1.1.0)
+	conf_b=$(mk_conf "$net_b" "$dir" 1.1.0 '[[{"subnet":"198.18.1.0/24"}]]')
+	cni ADD "$host" "$a" "$id" eth0 "$conf_a"; assert_rc 0
+	cni ADD "$host" "$b" "$id" eth1 "$conf_b"; assert_rc 0
+	cni CHECK "$host" "$a" "$id" eth0 "$(printf '%s' "$conf_a" | jq -c --argjson r "$OUT" '. + {prevResult: $r}')"
+	assert_eq "$(host_ends "$host" | grep -c .)" 2 "host ends"
+	cni GC "$host" "" "" "" "$(printf '%s' "$conf_a" | jq -c '. + {"cni.dev/valid-attachments": []}')"
+	assert_rc 0
+	assert_eq "$(host_ends "$host" | grep -c .)" 1 "host ends after GC of the first network"
+	[ -z "$(ip -n "$a" -o link show eth0 2>/dev/null)" ] || fail "GC left the first network's pod end"
+	[ -n "$(ip -n "$b" -o link show eth1 2>/dev/null)" ] || fail "GC of the first network removed the second's"
+	assert_eq "$(ls "$dir/$net_a" | grep -c '^198')" 0 "the first network's reservations"
+	cni DEL "$host" "$b" "$id" eth1 "$conf_b"; assert_rc 0
+	assert_clean "$host" "$dir/$net_b"
+}
+
 run_tests

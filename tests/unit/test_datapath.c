@@ -203,6 +203,37 @@ static void test_add_never_touches_a_foreign_link_with_the_host_end_name(void **
 	in_namespaces(foreign_untouched);
 }
 
+/* ---- the alias ------------------------------------------------------------------ */
+
+/* The alias always fits what the kernel keeps, and still tells networks
+ * apart when their names differ only past what fits; short ones are the
+ * plain "rivet <id> <ifname> <network>". */
+static void test_alias_always_fits_and_names_one_network(void **state)
+{
+	char id[201], net_a[201], net_b[201], a[LINK_ALIAS_MAX], b[LINK_ALIAS_MAX];
+
+	(void)state;
+	datapath_alias("k8s-pod-network", "0123abcd", "eth0", a);
+	assert_string_equal(a, "rivet 0123abcd eth0 k8s-pod-network");
+	memset(id, 'c', 200);
+	id[200] = '\0';
+	memset(net_a, 'n', 200);
+	net_a[200] = '\0';
+	memcpy(net_b, net_a, sizeof(net_b));
+	net_b[199] = 'm';
+	datapath_alias(net_a, id, "eth0123456789ab", a);
+	datapath_alias(net_b, id, "eth0123456789ab", b);
+	assert_int_equal(strlen(a), DP_ALIAS_LEN);
+	assert_true(strlen(b) <= DP_ALIAS_LEN);
+	assert_string_not_equal(a, b);
+	assert_true(!strncmp(a, "rivet ", 6) && strstr(a, " eth0123456789ab nnn") && strchr(a, '~'));
+	/* Exactly at the limit: kept whole. */
+	net_a[DP_ALIAS_LEN - strlen("rivet  eth0123456789ab ") - 200] = '\0';
+	datapath_alias(net_a, id, "eth0123456789ab", a);
+	assert_int_equal(strlen(a), DP_ALIAS_LEN);
+	assert_null(strchr(a, '~'));
+}
+
 /* ---- receive bound ---------------------------------------------------------- */
 
 static void test_netlink_receives_are_bounded(void **state)
@@ -227,6 +258,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_netlink_receives_are_bounded),
+		cmocka_unit_test(test_alias_always_fits_and_names_one_network),
 		cmocka_unit_test(test_add_replaces_its_leftover_without_a_stale_message),
 		cmocka_unit_test(test_add_leaves_no_unnamed_veth_when_the_alias_is_refused),
 		cmocka_unit_test(test_add_never_touches_a_foreign_link_with_the_host_end_name),
