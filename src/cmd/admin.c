@@ -541,10 +541,11 @@ static int gather(const struct opts *o, struct entries *es, time_t now)
 		fprintf(stderr, "rivet: not running as root: reservation files are readable by root "
 			"only, so some may be missing from this report\n");
 
-	/* list and --dry-run change nothing and do not take the lock: every
-	 * reservation is published whole and removed by unlink, so each file
-	 * read is either complete or absent, and waiting behind a busy
-	 * runtime would help no one reading a snapshot. */
+	/* list and --dry-run change nothing and do not take the lock: rivet
+	 * publishes every reservation whole and removes it by unlink, so
+	 * each of its files read is either complete or absent (host-local's
+	 * may be seen empty for an instant, and listed as unreadable), and
+	 * waiting behind a busy runtime would help no one reading a snapshot. */
 	if (o->repair && !o->dry_run && ipam_store_lock(&s, IPAM_LOCK_TIMEOUT_MS, NULL, &err) < 0) {
 		fprintf(stderr, "rivet: %s\n", err.msg);
 		goto fatal;

@@ -803,8 +803,8 @@ int ipam_store_release(struct ipam_store *s, const char *id, const char *ifname,
 		return 0;
 
 	/* Not all in the index: reservations made by host-local, by an earlier
-	 * boot, before a crash, or under another config. Read every file, as
-	 * host-local does. */
+	 * boot, by an older rivet killed before it indexed them, or under
+	 * another config. Read every file, as host-local does. */
 	ipam_store_walk(s, release_cb, &w);
 	if (*n == before)
 		for (size_t i = 0; i < w.n_old; i++)
