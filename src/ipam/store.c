@@ -379,11 +379,11 @@ static unsigned reclaim_boot_dir(struct ipam_store *s, int idxfd, const char *na
 	return count;
 }
 
-/* Open this boot's index directory, creating it (and reclaiming earlier
- * boots' reservations when enabled) the first time this boot locks. */
 /* Open the directory @path below @dirfd following no symlink on the way,
  * so a link planted at .rivet cannot redirect the index. openat2 does it in
- * one call; kernels before 5.6 take one openat per component. */
+ * one call; kernels before 5.6 (ENOSYS), and seccomp profiles that refuse
+ * the call they do not know (EPERM, as older container runtimes' did), take
+ * one openat per component. */
 static int open_dir_beneath(int dirfd, const char *path)
 {
 	struct open_how how = {
@@ -395,7 +395,7 @@ static int open_dir_beneath(int dirfd, const char *path)
 	int fd, sub, e;
 
 	fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-	if (fd >= 0 || errno != ENOSYS)
+	if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
 		return fd;
 	slash = strchr(path, '/');
 	if (!slash || (size_t)(slash - path) >= sizeof(first))
@@ -421,6 +421,8 @@ static int boot_dir_error(struct ipam_store *s, struct rv_err *err, const char *
 	return store_error(s, err, errno, "open its index directory " INDEX_DIR);
 }
 
+/* Open this boot's index directory, creating it (and reclaiming earlier
+ * boots' reservations when enabled) the first time this boot locks. */
 static int open_boot_dir(struct ipam_store *s, unsigned *reclaimed, struct rv_err *err)
 {
 	char name[64];
@@ -441,14 +443,20 @@ static int open_boot_dir(struct ipam_store *s, unsigned *reclaimed, struct rv_er
 	if (idxfd < 0)
 		return err_set(err, RIVET_ERR_STORE, errno,
 			       "IPAM store %s: %s is not a directory; move it away", s->path, INDEX_DIR);
-	if (s->reclaim && (fd = dup(idxfd)) >= 0 && (d = fdopendir(fd))) {
-		while ((de = readdir(d))) {
-			if (strncmp(de->d_name, BOOT_PREFIX, strlen(BOOT_PREFIX)) ||
-			    !strcmp(de->d_name + strlen(BOOT_PREFIX), s->boot_id))
-				continue;
-			*reclaimed += reclaim_boot_dir(s, idxfd, de->d_name);
+	/* Reclaiming is best effort: unlisted, the earlier boots' entries
+	 * wait for the next boot's first lock. */
+	if (s->reclaim && (fd = dup(idxfd)) >= 0) {
+		if (!(d = fdopendir(fd))) {
+			close(fd);
+		} else {
+			while ((de = readdir(d))) {
+				if (strncmp(de->d_name, BOOT_PREFIX, strlen(BOOT_PREFIX)) ||
+				    !strcmp(de->d_name + strlen(BOOT_PREFIX), s->boot_id))
+					continue;
+				*reclaimed += reclaim_boot_dir(s, idxfd, de->d_name);
+			}
+			closedir(d);
 		}
-		closedir(d);
 	}
 	if (mkdirat(idxfd, name + strlen(INDEX_DIR "/"), 0700) < 0 && errno != EEXIST) {
 		close(idxfd);

@@ -34,8 +34,44 @@
 #include <sys/xattr.h>
 #include <time.h>
 
+#include <dlfcn.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
 #include "ipam/store.h"
 #include "util/log.h"
+
+/* fdopendir(3) as the store sees it: the real one, or, while set, a failure
+ * (it can fail with ENOMEM, which a test cannot otherwise bring about). */
+static int fdopendir_fails;
+
+DIR *fdopendir(int fd)
+{
+	static DIR *(*real)(int);
+
+	if (fdopendir_fails) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "fdopendir");
+	return real(fd);
+}
+
+static unsigned open_fds(void)
+{
+	unsigned n = 0;
+	DIR *d = opendir("/proc/self/fd");
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
 
 #define NET "net1"
 
@@ -1138,6 +1174,80 @@ static void test_reclaim_earlier_boot(void **state)
 	assert_true(tu_exists(tu_path(p, sizeof(p), "%s/.rivet/boot-%s", c->net, c->boot)));
 }
 
+/* The first lock of a boot lists the index directory to reclaim earlier
+ * boots' reservations; when that listing cannot be opened, nothing is
+ * reclaimed and no file descriptor is left open. */
+static void test_reclaim_listing_failure_leaks_no_fd(void **state)
+{
+	struct ctx *c = *state;
+	struct ipam_store s;
+	unsigned before, reclaimed = 99;
+
+	plant_other_boot(c);
+	before = open_fds();
+	fdopendir_fails = 1;
+	open_locked(c, &s, true, &reclaimed);
+	fdopendir_fails = 0;
+	ipam_store_close(&s);
+	assert_int_equal(reclaimed, 0);
+	assert_int_equal(open_fds(), before);
+}
+
+/* Where seccomp refuses openat2(2) with EPERM (container runtimes' older
+ * default profiles), the index directory is opened the portable way. */
+static int openat2_refused_child(struct ctx *c)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+	struct ipam_store s;
+	struct rv_err err = { 0 };
+	struct rv_ip a = ip("10.0.0.5");
+	struct ipam_owner o;
+	int i;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+		return 77;
+	if (syscall(SYS_openat2, AT_FDCWD, ".", NULL, 0) >= 0 || errno != EPERM)
+		return 2;
+	/* Twice: the first lock of the boot makes the index, the second
+	 * opens it. */
+	for (i = 0; i < 2; i++) {
+		if (ipam_store_open(&s, c->dir, NET, true, true, &err) != 0)
+			return 3;
+		if (ipam_store_lock(&s, 1000, NULL, &err) != 0) {
+			fprintf(stderr, "lock: %s\n", err.msg);
+			return 4;
+		}
+		if (i == 0 && ipam_store_reserve(&s, &a, "c1", "eth0", 0, &err) != 0)
+			return 5;
+		if (i == 1 && (ipam_store_lookup(&s, "c1", "eth0", 0, &a) != 0 || ipam_store_owner(&s, &a, &o) != 0))
+			return 6;
+		ipam_store_close(&s);
+	}
+	return 0;
+}
+
+static void test_openat2_refused_by_seccomp(void **state)
+{
+	struct ctx *c = *state;
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(openat2_refused_child(c));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip();
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void test_reclaim_hardlink_form(void **state)
 {
 	struct ctx *c = *state;
@@ -1366,6 +1476,8 @@ int main(void)
 		T(test_torn_write_reports_real_error),
 		T(test_torn_write_full_fs),
 		T(test_reclaim_earlier_boot),
+		T(test_reclaim_listing_failure_leaks_no_fd),
+		T(test_openat2_refused_by_seccomp),
 		T(test_reclaim_hardlink_form),
 		T(test_reclaim_disabled),
 		T(test_lock_timeout),
