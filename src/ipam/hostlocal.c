@@ -80,6 +80,7 @@ static int reserve_requested(const struct ipam_req *req, struct ipam_store *s, u
 	const struct ipam_rangeset *set = &req->conf->sets[idx];
 	char a[IP_STRLEN], who[400], rs[256];
 	struct ipam_owner o;
+	bool taken = false, vanished = false;
 	size_t ri;
 	int r;
 
@@ -88,12 +89,26 @@ static int reserve_requested(const struct ipam_req *req, struct ipam_store *s, u
 		return err_set(err, CNI_ERR_CONFIG, EINVAL,
 			       "requested IP %s is the gateway of its range and is never handed out",
 			       ip_fmt(ip, a));
-	r = ipam_store_reserve(s, ip, req->container_id, req->ifname, idx, err);
-	if (r == -EEXIST) {
-		if (ipam_store_owner(s, ip, &o) == 0 &&
-		    !strcmp(o.container_id, req->container_id) && !strcmp(o.ifname, req->ifname)) {
+	/* Taken, then gone before its holder could be read (released by
+	 * something that does not lock the store: a person): try again, once. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		vanished = false;
+		r = ipam_store_reserve(s, ip, req->container_id, req->ifname, idx, err);
+		if (r != -EEXIST)
+			break;
+		r = ipam_store_owner(s, ip, &o);
+		taken = r == 0;
+		vanished = r == -ENOENT;
+		if (!vanished)
+			break;
+	}
+	if (vanished)
+		return err_set(err, CNI_ERR_TRY_AGAIN, EAGAIN,
+			       "requested IP address %s was taken and released while rivet reserved it; try again",
+			       ip_fmt(ip, a));
+	if (taken) {
+		if (!strcmp(o.container_id, req->container_id) && !strcmp(o.ifname, req->ifname)) {
 			lease->kept = true;
-			r = 0;
 		} else {
 			describe_owner(who, sizeof(who), &o);
 			return err_set(err, RIVET_ERR_ADDR_TAKEN, EEXIST,
