@@ -79,7 +79,9 @@ struct dp_state {
  * address, route and neighbour on it) is deleted before returning. Errors:
  * RIVET_ERR_IFNAME_TAKEN, RIVET_ERR_HOSTVETH_TAKEN, RIVET_ERR_ROUTE_CONFLICT,
  * RIVET_ERR_NETLINK. A host end left by an earlier attempt for the same
- * attachment (same alias) is deleted and the pair made again. */
+ * attachment (same alias, or a veth without one) is deleted and the pair
+ * made again; any other link that holds the name is left untouched
+ * (RIVET_ERR_HOSTVETH_TAKEN). @err is only written on failure. */
 int datapath_add(const struct dp_spec *s, struct dp_state *st, struct rv_err *err);
 
 /* Delete the host end, and with it the pod end, if it carries @alias.
