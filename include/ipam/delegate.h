@@ -22,8 +22,10 @@ struct delegate_run {
 };
 
 /* Run @type found in @cni_path with @command, feeding @config. Fails (code 7
- * or 5) only when the plugin cannot be found or run; a plugin that runs and
- * fails returns 0 with run->status != 0 and its error object in run->out. */
+ * or 5) when the plugin cannot be found or run, and with code 107 when it
+ * prints more than 4 MiB (it is killed first); a plugin that runs and fails,
+ * even one that exits without reading its input, returns 0 with
+ * run->status != 0 and its error object in run->out. */
 int ipam_delegate_run(const char *type, const char *cni_path, const char *command,
 		      const char *config, size_t config_len, struct delegate_run *run,
 		      struct rv_err *err);

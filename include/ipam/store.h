@@ -24,9 +24,14 @@
  * Linux 6.6) the entry is a symlink to ../../<ip> instead; both forms are read.
  *
  * A reservation is published whole: its content is written to an anonymous
- * file that is then linked under the address's name, so a crash leaves either
- * no file or a complete one. The index is only ever a hint: every entry is
- * checked against the reservation it names before it is trusted.
+ * file that is then linked under the address's name, so a killed process
+ * leaves either no file or a complete one. (There is no fsync: after a power
+ * loss the file system may keep the name without the content: an empty
+ * file, which ipam_store_walk() reports as damaged.) The index entry is
+ * linked before the reservation and a failure to write it fails the
+ * reservation, so no reservation rivet makes is missing from the index; the
+ * index is still only a hint: every entry is checked against the
+ * reservation it names before it is trusted.
  *
  * All calls except open/close/lock need the lock held.
  */
@@ -49,6 +54,9 @@ struct ipam_store {
 	int tmpfd;		/* an unlinked reservation being placed, or -1 */
 	char tmpname[32];	/* its name when O_TMPFILE is unavailable */
 	char tmpcontent[300];	/* what it holds */
+	char tmpkey[300];	/* the index entry made for it, if any */
+	bool tmpkey_hard;	/* ... as a hard link to it */
+	bool tmpkey_none;	/* ... or decided not to be made */
 	bool locked;
 	bool reclaim;		/* reclaim earlier boots' reservations on lock */
 	char boot_id[40];
@@ -60,6 +68,8 @@ struct ipam_owner {
 	char container_id[256];
 	char ifname[32];	/* "" for host-local's old ID-only files */
 	time_t since;		/* the file's mtime */
+	bool damaged;		/* the file names nobody (empty, blank, too long):
+				 * both names are "" */
 };
 
 /* Open (and with @create, make) the network directory. Without @create a
@@ -69,6 +79,13 @@ struct ipam_owner {
 int ipam_store_open(struct ipam_store *s, const char *data_dir, const char *network, bool create,
 		    bool reclaim, struct rv_err *err);
 void ipam_store_close(struct ipam_store *s);
+
+/* Could an ADD write the store? Asked without changing anything (STATUS):
+ * the open store's directory must be writable, or, for a store not made
+ * yet, the nearest directory on the way to @data_dir that exists (ADD makes
+ * the rest). 0, or -errno with a message. */
+int ipam_store_writable(struct ipam_store *s, struct rv_err *err);
+int ipam_store_creatable(const char *data_dir, struct rv_err *err);
 
 /* Take the lock, waiting at most @timeout_ms (code 11 after that). On the
  * first lock of a new boot, reclaims what earlier boots reserved (when
@@ -108,10 +125,17 @@ int ipam_store_release_ip(struct ipam_store *s, const struct rv_ip *ip, const ch
 			  const char *ifname, int set);
 
 /* Call @fn for every reservation (not lock or last_reserved_ip files), in
- * directory order; a non-zero return stops the walk and is returned. */
+ * directory order; a non-zero return stops the walk and is returned. A
+ * regular file named by an address that names nobody is a reservation too,
+ * with owner->damaged set: it blocks its address like any other. Files
+ * that cannot be read are skipped. */
 int ipam_store_walk(struct ipam_store *s,
 		    int (*fn)(const struct rv_ip *ip, const struct ipam_owner *owner, void *ctx),
 		    void *ctx);
+
+/* Release @ip if, and only if, its file names nobody (owner->damaged);
+ * -ENOENT otherwise. Needs the lock, so no writer is half-way through it. */
+int ipam_store_release_damaged(struct ipam_store *s, const struct rv_ip *ip);
 
 /* Remove index entries that point at nothing this store holds (GC). */
 unsigned ipam_store_prune_index(struct ipam_store *s);

@@ -40,9 +40,15 @@ extern const uint8_t dp_host_mac[6];
  * the link without state. @out holds 16 bytes. */
 void datapath_host_ifname(const char *container_id, const char *ifname, char *out);
 
+/* The longest alias the kernel takes: IFALIASZ (256) bytes with the NUL
+ * rivet sends, less one (the kernel's policy counts the NUL). */
+#define DP_ALIAS_LEN 254
+
 /* The host end's IFLA_IFALIAS, "rivet <containerID> <ifname> <network>",
  * which proves ownership before rivet deletes a link and lets GC find the
- * links of one network. @out holds 256 bytes. */
+ * links of one network. Past DP_ALIAS_LEN bytes the network's name is cut
+ * and followed by "~" and 16 hex digits of a hash of the whole, so the
+ * alias always fits and still names one network. @out holds 256 bytes. */
 void datapath_alias(const char *network, const char *container_id, const char *ifname, char *out);
 
 /* The link-local gateway of @family. */
@@ -73,12 +79,25 @@ struct dp_state {
  * address, route and neighbour on it) is deleted before returning. Errors:
  * RIVET_ERR_IFNAME_TAKEN, RIVET_ERR_HOSTVETH_TAKEN, RIVET_ERR_ROUTE_CONFLICT,
  * RIVET_ERR_NETLINK. A host end left by an earlier attempt for the same
- * attachment (same alias) is deleted and the pair made again. */
+ * attachment (same alias, or a veth without one) is deleted and the pair
+ * made again; any other link that holds the name is left untouched
+ * (RIVET_ERR_HOSTVETH_TAKEN). @err is only written on failure. */
 int datapath_add(const struct dp_spec *s, struct dp_state *st, struct rv_err *err);
 
 /* Delete the host end, and with it the pod end, if it carries @alias.
  * Gone already, or someone else's: success (the latter logged). */
 int datapath_del(const char *host_if, const char *alias, struct rv_err *err);
+
+/* How long GC waits before it deletes a link it saw without an alias. ADD
+ * names its veth in the sendmsg that creates it, so only a link dump can
+ * see one of an ADD in progress unnamed, and only for the instant between
+ * the two requests; a link still unnamed, and still the same link, this
+ * long after is a leftover (of an older rivet, which named it later). */
+#define DP_UNNAMED_GRACE_MS 2000
+
+/* Delete @host_if if it is still the link @ifindex and still has no alias:
+ * 1 when deleted, 0 when left (gone, replaced or named meanwhile), -errno. */
+int datapath_del_unnamed(const char *host_if, int ifindex, struct rv_err *err);
 
 struct dp_expect {
 	const char *host_if;
@@ -97,9 +116,12 @@ int datapath_check(const struct dp_expect *e, struct rv_err *err);
 
 /* Call @fn for every host end of @network (by alias), for GC and the
  * operator commands, and, with NULL container ID and ifname, for unnamed
- * links of rivet's form of name, which a killed ADD can leave. */
+ * links of rivet's form of name: an older rivet's killed ADD left those, and
+ * a dump can see an ADD's new veth unnamed for an instant (see
+ * DP_UNNAMED_GRACE_MS). */
 int datapath_list(const char *network,
-		  int (*fn)(const char *host_if, const char *container_id, const char *ifname, void *ctx),
+		  int (*fn)(const char *host_if, int ifindex, const char *container_id, const char *ifname,
+			    void *ctx),
 		  void *ctx, struct rv_err *err);
 
 /* Does a link named @host_if exist in the current netns? 1, 0 or -errno. */

@@ -3,17 +3,28 @@
  * rtnetlink requests through libmnl, sent in batches.
  *
  * A batch is a run of requests written into one buffer and sent with one
- * sendmsg(2); the kernel handles them in order, answers each failure, and
- * acknowledges the last request, so one acknowledgement says all before it
- * succeeded. nlbatch_run() collects the answers (and the replies of GET
- * requests) and reports the first failure with the request's own
- * description and the kernel's extended-ACK text. Requests in a batch may
- * depend on earlier ones (a route on a link the batch brought up): the kernel
- * has finished each before it reads the next.
+ * sendmsg(2); the kernel handles them in order, inside that system call,
+ * answers each failure, and acknowledges the last request, so one
+ * acknowledgement says all before it succeeded. nlbatch_run() collects the
+ * answers (and the replies of GET requests) and reports the first failure
+ * with the request's own description and the kernel's extended-ACK text.
+ * Requests in a batch may depend on earlier ones (a route on a link the
+ * batch brought up): the kernel has finished each before it reads the next.
+ *
+ * A failed request does not stop the batch: the kernel goes on with the
+ * requests after it. A request that is only right if an earlier one
+ * succeeded (naming, by its name, the link a create was to make) acts on
+ * whatever it finds when that one failed; whatever decides such a thing
+ * must be read in an earlier batch.
  *
  * A socket is bound to the netns it was created in; nlconn_open() can create it
  * in another one, so the pod is configured through its own socket and rivet
  * itself never stays in the pod's netns.
+ *
+ * Every receive on a netlink socket of rivet's is bounded (NL_RECV_TIMEOUT_MS):
+ * the kernel answers a request inside the sendmsg(2) that carried it, so an
+ * answer that has not come by then never will (nf_tables answers a
+ * transaction it refuses whole only once, for its BATCH_BEGIN).
  */
 #ifndef RIVET_NET_NLBATCH_H
 #define RIVET_NET_NLBATCH_H
@@ -30,6 +41,13 @@ struct nlconn {
 	unsigned portid;
 	uint32_t seq;
 };
+
+#define NL_RECV_TIMEOUT_MS 10000
+
+/* Bound every receive on the netlink socket @fd by NL_RECV_TIMEOUT_MS; a
+ * receive that waits longer fails with EAGAIN. 0 or -errno. For sockets
+ * made elsewhere (libnl's); nlconn_open() and nlconn_adopt() do it. */
+int nl_bound_receives(int fd);
 
 /* Open a socket of @bus (NETLINK_ROUTE, NETLINK_NETFILTER) in the netns of
  * @nsfd (-1: the current one). */

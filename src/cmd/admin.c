@@ -7,7 +7,9 @@
  * A reservation is "live" when the host end of its veth exists: that name
  * is derived from (container ID, ifname) alone, so no other state is
  * needed, and it is what a dead pod loses first (deleting a netns deletes
- * the veth). The store is read and changed only through ipam/store.h, so
+ * the veth). A reservation file that names no container (empty: a crash
+ * during host-local's create-then-write, or a power loss) is "unreadable":
+ * no pod can be alive behind it, so repair releases it whatever its age. The store is read and changed only through ipam/store.h, so
  * files written by the reference host-local are read exactly as rivet's
  * own. This file owns the argv parsing and the table these commands print,
  * and hands plain rows to cni/report.h for --json; it writes stdout itself
@@ -43,6 +45,7 @@ enum host_state {
 	HOST_GONE,
 	HOST_UNKNOWN,		/* the kernel could not be asked */
 	HOST_NO_IFNAME,		/* an old ID-only file: no host end can be named */
+	HOST_DAMAGED,		/* the file names nobody (empty, blank, too long) */
 };
 
 static const char *const state_names[] = {
@@ -50,6 +53,7 @@ static const char *const state_names[] = {
 	[HOST_GONE] = "gone",
 	[HOST_UNKNOWN] = "unknown",
 	[HOST_NO_IFNAME] = "unknown",
+	[HOST_DAMAGED] = "unreadable",
 };
 
 struct entry {
@@ -91,10 +95,10 @@ static int usage(FILE *f)
 		"list    the reservations of <network>: address, container, ifname, age, and\n"
 		"        whether the host end of the pod's veth still exists\n"
 		"repair  release the reservations whose host end is gone and that are older\n"
-		"        than --min-age (default %d s), and take their addresses out of the\n"
-		"        network's masquerade sets; --dry-run only reports. It refuses when\n"
-		"        no host end at all is visible (the wrong network namespace) unless\n"
-		"        --force\n"
+		"        than --min-age (default %d s), and unreadable ones, and take their\n"
+		"        addresses out of the network's masquerade sets; --dry-run only\n"
+		"        reports. It refuses when no host end at all is visible (the wrong\n"
+		"        network namespace) unless --force\n"
 		"validate  check a conflist or config as ADD would, changing nothing\n"
 		"        (rivet validate --help says more)\n"
 		"DIR     the IPAM dataDir (default %s)\n"
@@ -216,6 +220,10 @@ static unsigned probe_host_ends(struct entries *es)
 		struct entry *e = &es->v[i];
 		int r;
 
+		if (e->owner.damaged) {
+			e->state = HOST_DAMAGED;
+			continue;
+		}
 		if (!e->owner.ifname[0]) {
 			e->state = HOST_NO_IFNAME;
 			continue;
@@ -294,22 +302,23 @@ static void table_row(const struct entry *e, struct widths w, time_t now, const 
 {
 	char a[IP_STRLEN], age[32], id[256], ifn[32];
 
-	fprintf(stdout, "%s%-*s  %-*s  %-15s  %-7s  %-8s  %s\n", lead, w.addr, ip_fmt(&e->ip, a), w.ifname,
+	fprintf(stdout, "%s%-*s  %-*s  %-15s  %-10s  %-8s  %s\n", lead, w.addr, ip_fmt(&e->ip, a), w.ifname,
 	       e->owner.ifname[0] ? printable(e->owner.ifname, ifn, sizeof(ifn)) : "-",
 	       e->host_if[0] ? e->host_if : "-", state_names[e->state],
-	       fmt_age(e, now, age, sizeof(age)), printable(e->owner.container_id, id, sizeof(id)));
+	       fmt_age(e, now, age, sizeof(age)),
+	       e->owner.damaged ? "(the file names no container)" : printable(e->owner.container_id, id, sizeof(id)));
 }
 
 static void table_head(struct widths w, const char *lead)
 {
-	fprintf(stdout, "%s%-*s  %-*s  %-15s  %-7s  %-8s  %s\n", lead, w.addr, "ADDRESS", w.ifname, "IFNAME",
+	fprintf(stdout, "%s%-*s  %-*s  %-15s  %-10s  %-8s  %s\n", lead, w.addr, "ADDRESS", w.ifname, "IFNAME",
 	       "HOST END", "STATE", "AGE", "CONTAINER");
 }
 
 static void list_table(const struct opts *o, const struct entries *es, time_t now)
 {
 	struct widths aw = widths_of(es);
-	size_t gone = 0, old = 0;
+	size_t gone = 0, old = 0, damaged = 0;
 	char cmd[4200];
 
 	if (es->n)
@@ -320,6 +329,7 @@ static void list_table(const struct opts *o, const struct entries *es, time_t no
 		table_row(e, aw, now, "");
 		gone += e->state == HOST_GONE;
 		old += e->state == HOST_GONE && e->owner.since && age_of(e, now) >= ADMIN_DEFAULT_MIN_AGE;
+		damaged += e->state == HOST_DAMAGED;
 	}
 	/* The command as it must be typed here, data dir and all. */
 	snprintf(cmd, sizeof(cmd), "rivet repair %s%s%s", o->network,
@@ -335,6 +345,9 @@ static void list_table(const struct opts *o, const struct entries *es, time_t no
 		fprintf(stdout, "; %zu whose host end is gone, younger than %d s (an ADD may still be making %s): "
 			"repair keeps %s until then", gone, ADMIN_DEFAULT_MIN_AGE, gone == 1 ? "it" : "them",
 			gone == 1 ? "it" : "them");
+	if (damaged)
+		fprintf(stdout, "; %zu unreadable (empty or naming no container): %s releases %s", damaged, cmd,
+			damaged == 1 ? "it" : "them");
 	fprintf(stdout, "\n");
 }
 
@@ -485,6 +498,19 @@ static unsigned repair_entries(struct ipam_store *s, const struct opts *o, struc
 		struct entry *e = &es->v[i];
 
 		switch (e->state) {
+		case HOST_DAMAGED:
+			/* It names no attachment, so none can be alive; under
+			 * the lock no writer is half-way through it. Age does
+			 * not matter. */
+			e->release = true;
+			if (o->dry_run)
+				continue;
+			e->error = ipam_store_release_damaged(s, &e->ip);
+			if (e->error == -ENOENT)
+				e->error = 0;	/* gone or rewritten meanwhile */
+			if (e->error)
+				failed++;
+			continue;
 		case HOST_PRESENT:
 			continue;
 		case HOST_UNKNOWN:
@@ -588,10 +614,11 @@ static int gather(const struct opts *o, struct entries *es, time_t now)
 		fprintf(stderr, "rivet: not running as root: reservation files are readable by root "
 			"only, so some may be missing from this report\n");
 
-	/* list and --dry-run change nothing and do not take the lock: every
-	 * reservation is published whole and removed by unlink, so each file
-	 * read is either complete or absent, and waiting behind a busy
-	 * runtime would help no one reading a snapshot. */
+	/* list and --dry-run change nothing and do not take the lock: rivet
+	 * publishes every reservation whole and removes it by unlink, so
+	 * each of its files read is either complete or absent (host-local's
+	 * may be seen empty for an instant, and listed as unreadable), and
+	 * waiting behind a busy runtime would help no one reading a snapshot. */
 	if (o->repair && !o->dry_run && ipam_store_lock(&s, IPAM_LOCK_TIMEOUT_MS, NULL, &err) < 0) {
 		fprintf(stderr, "rivet: %s\n", err.msg);
 		goto fatal;

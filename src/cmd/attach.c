@@ -34,6 +34,11 @@ int attach_init(struct attach *a, const struct cni_env *env, struct netconf *con
 	if (conf->ipam.n_sets > ATTACH_MAX_ADDRS)
 		return err_set(err, CNI_ERR_CONFIG, E2BIG, "ipam has %zu range sets; rivet supports up to %d",
 			       conf->ipam.n_sets, ATTACH_MAX_ADDRS);
+	/* Refused before an address is reserved (a delegate's routes can only
+	 * be counted in its result, after the fact). */
+	if (conf->ipam.n_routes > ATTACH_MAX_ROUTES)
+		return err_set(err, CNI_ERR_CONFIG, E2BIG, "ipam gives %zu routes; rivet supports up to %d",
+			       conf->ipam.n_routes, ATTACH_MAX_ROUTES);
 	return ipam_ranges_canonicalize(&conf->ipam, conf->version < CNI_V030, err);
 }
 

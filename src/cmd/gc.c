@@ -8,11 +8,14 @@
  * network's config. It never guesses from other signals (a missing
  * netns, an old file): a runtime's list is the only authority, which is
  * what stops GC from ever taking a live pod's address. It continues past
- * errors and reports the first.
+ * errors and reports the first, except that the masquerade sets are only
+ * refilled from a store read without any error.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "attach.h"
 #include "cmd/cmd.h"
@@ -34,10 +37,17 @@ int cmd_status(const struct cni_env *env, struct netconf *conf, struct rv_err *e
 	return hostlocal_status(&a.req, err);
 }
 
+struct unnamed {
+	char name[16];
+	int ifindex;
+};
+
 struct gc_links {
 	const struct netconf *conf;
 	unsigned removed;
 	struct rv_err *err;
+	struct unnamed *unnamed;	/* seen without an alias; decided later */
+	size_t n_unnamed, cap_unnamed;
 };
 
 static bool valid(const struct netconf *conf, const char *id, const char *ifname)
@@ -61,18 +71,29 @@ static bool valid_name(const struct netconf *conf, const char *host_if)
 	return false;
 }
 
-static int gc_link(const char *host_if, const char *id, const char *ifname, void *ctx)
+static int gc_link(const char *host_if, int ifindex, const char *id, const char *ifname, void *ctx)
 {
 	struct gc_links *g = ctx;
 	char alias[256];
 
 	if (!id) {
-		/* An unnamed leftover of a killed ADD; GC runs with no ADD in
-		 * flight (the spec's rule), so none of these is being made. */
-		if (valid_name(g->conf, host_if) || datapath_del(host_if, NULL, g->err) < 0)
+		/* Unnamed: a leftover of an older rivet's killed ADD, or the
+		 * veth of an ADD in progress (of another network: the runtime
+		 * runs no ADD of this one during GC) caught between its create
+		 * and its alias. Which, only a second look can tell. */
+		if (valid_name(g->conf, host_if))
 			return 0;
-		log_warn("GC removed %s, left unnamed by an interrupted ADD", host_if);
-		g->removed++;
+		if (g->n_unnamed == g->cap_unnamed) {
+			size_t cap = g->cap_unnamed ? g->cap_unnamed * 2 : 8;
+			struct unnamed *u = realloc(g->unnamed, cap * sizeof(*u));
+
+			if (!u)
+				return 0;	/* left for the next GC */
+			g->unnamed = u;
+			g->cap_unnamed = cap;
+		}
+		snprintf(g->unnamed[g->n_unnamed].name, sizeof(g->unnamed[0].name), "%s", host_if);
+		g->unnamed[g->n_unnamed++].ifindex = ifindex;
 		return 0;
 	}
 	if (valid(g->conf, id, ifname))
@@ -89,7 +110,7 @@ int cmd_gc(const struct cni_env *env, struct netconf *conf, struct rv_err *err)
 {
 	struct rv_ip *keep = NULL;
 	struct rv_err first = { 0 }, e2 = { 0 };
-	struct gc_links g = { conf, 0, &e2 };
+	struct gc_links g = { .conf = conf, .err = &e2 };
 	struct attach a;
 	size_t n = 0, n_keep = 0;
 	int r;
@@ -107,6 +128,21 @@ int cmd_gc(const struct cni_env *env, struct netconf *conf, struct rv_err *err)
 
 	if (datapath_list(conf->name, gc_link, &g, &e2) < 0 && !first.code)
 		first = e2;
+	if (g.n_unnamed) {
+		/* Deleted only if still unnamed, and the same link, after
+		 * longer than an ADD takes to name its veth. */
+		struct timespec ts = { DP_UNNAMED_GRACE_MS / 1000, (DP_UNNAMED_GRACE_MS % 1000) * 1000000L };
+
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+		for (size_t i = 0; i < g.n_unnamed; i++) {
+			if (datapath_del_unnamed(g.unnamed[i].name, g.unnamed[i].ifindex, &e2) <= 0)
+				continue;
+			log_warn("GC removed %s, left unnamed by an interrupted ADD", g.unnamed[i].name);
+			g.removed++;
+		}
+		free(g.unnamed);
+	}
 	if (g.removed)
 		log_info("GC removed %u host end%s", g.removed, g.removed == 1 ? "" : "s");
 
@@ -114,22 +150,32 @@ int cmd_gc(const struct cni_env *env, struct netconf *conf, struct rv_err *err)
 		/* The addresses still held by valid attachments are exactly
 		 * what the pod sets should contain; without ipMasq (switched
 		 * off since), the network's sets go. The whole of the table's
-		 * part for the network is rebuilt, whatever its state says. */
+		 * part for the network is rebuilt, whatever its state says.
+		 * Only a complete answer will do: a pod missing from it would
+		 * lose its masquerade, so any failure (the store's above
+		 * included) leaves the sets as they are. */
+		struct masq_spec ms = { 0 };
+		struct rv_err e3 = { 0 };
+		int fr = r;
+
 		keep = calloc(conf->n_valid * ATTACH_MAX_ADDRS + 1, sizeof(*keep));
-		for (size_t i = 0; keep && conf->ip_masq && i < conf->n_valid; i++) {
+		if (!keep)
+			fr = err_set(&e3, RIVET_ERR_INTERNAL, ENOMEM, "out of memory");
+		for (size_t i = 0; fr == 0 && conf->ip_masq && i < conf->n_valid; i++) {
 			struct ipam_req q = a.req;
 			size_t got = 0;
 
 			q.container_id = conf->valid[i].container_id;
 			q.ifname = conf->valid[i].ifname;
-			if (hostlocal_find(&q, keep + n_keep, ATTACH_MAX_ADDRS, &got, NULL) == 0)
+			fr = hostlocal_find(&q, keep + n_keep, ATTACH_MAX_ADDRS, &got, &e3);
+			if (fr == 0)
 				n_keep += got < ATTACH_MAX_ADDRS ? got : ATTACH_MAX_ADDRS;
 		}
-		struct masq_spec ms = { 0 };
-		struct rv_err e3 = { 0 };
-
-		if (keep && (attach_masq_spec(conf, NULL, 0, &ms, &e3) < 0 ||
-			     masq_sync(&ms, keep, n_keep, &e3) < 0) && !first.code)
+		if (fr < 0)
+			log_warn("masquerade sets of %s left as they are: the store could not be read", conf->name);
+		else if (attach_masq_spec(conf, NULL, 0, &ms, &e3) < 0 || masq_sync(&ms, keep, n_keep, &e3) < 0)
+			fr = -EIO;
+		if (fr < 0 && !first.code)
 			first = e3;
 		free((void *)ms.keep);
 		free(keep);

@@ -2,11 +2,16 @@
 /*
  * Runs a delegated IPAM plugin with posix_spawn. stdin and stdout are pipes
  * served with poll(2), so a plugin that writes before it has read all of its
- * input cannot deadlock us.
+ * input cannot deadlock us. A plugin that stops reading its input (it exited,
+ * or closed stdin) makes the write fail with EPIPE, not kill rivet with
+ * SIGPIPE, and its output is still read; one that prints more than rivet
+ * takes is killed before it is waited for, since it would otherwise wait on
+ * the full pipe while rivet waits for it to exit.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +61,11 @@ static char **env_with_command(const char *command, char *buf, size_t len)
 	return env;
 }
 
-static int pump(int in_fd, const char *config, size_t config_len, int out_fd,
+/* Feed @config to *@in_fd and read *@out_fd to EOF into @run. Closes each
+ * fd (and sets it to -1) when done with it; on failure the caller closes
+ * what is left. SIGPIPE must be ignored: a write to a plugin that stopped
+ * reading then fails with EPIPE. */
+static int pump(int *in_fd, const char *config, size_t config_len, int *out_fd,
 		struct delegate_run *run)
 {
 	size_t written = 0, cap = 4096;
@@ -67,12 +76,12 @@ static int pump(int in_fd, const char *config, size_t config_len, int out_fd,
 	if (!run->out)
 		return -ENOMEM;
 	run->len = 0;
-	while (out_fd >= 0) {
+	while (*out_fd >= 0) {
 		int n = 0;
 
-		if (in_fd >= 0)
-			pfd[n++] = (struct pollfd){ .fd = in_fd, .events = POLLOUT };
-		pfd[n++] = (struct pollfd){ .fd = out_fd, .events = POLLIN };
+		if (*in_fd >= 0)
+			pfd[n++] = (struct pollfd){ .fd = *in_fd, .events = POLLOUT };
+		pfd[n++] = (struct pollfd){ .fd = *out_fd, .events = POLLIN };
 		if (poll(pfd, (nfds_t)n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -83,15 +92,15 @@ static int pump(int in_fd, const char *config, size_t config_len, int out_fd,
 
 			if (!pfd[i].revents)
 				continue;
-			if (pfd[i].fd == in_fd) {
-				r = write(in_fd, config + written, config_len - written);
+			if (pfd[i].fd == *in_fd) {
+				r = write(*in_fd, config + written, config_len - written);
 				if (r > 0)
 					written += (size_t)r;
 				if (r < 0 && errno != EAGAIN && errno != EINTR)
-					written = config_len;	/* it stopped reading */
+					written = config_len;	/* it stopped reading (EPIPE) */
 				if (written == config_len) {
-					close(in_fd);
-					in_fd = -1;
+					close(*in_fd);
+					*in_fd = -1;
 				}
 				continue;
 			}
@@ -104,16 +113,18 @@ static int pump(int in_fd, const char *config, size_t config_len, int out_fd,
 					return -ENOMEM;
 				run->out = grown;
 			}
-			r = read(out_fd, run->out + run->len, cap - run->len - 1);
+			r = read(*out_fd, run->out + run->len, cap - run->len - 1);
 			if (r > 0) {
 				run->len += (size_t)r;
 			} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-				out_fd = -1;
+				close(*out_fd);
+				*out_fd = -1;
 			}
 		}
 	}
-	if (in_fd >= 0)
-		close(in_fd);
+	if (*in_fd >= 0)
+		close(*in_fd);
+	*in_fd = -1;
 	run->out[run->len] = '\0';
 	return 0;
 }
@@ -124,6 +135,7 @@ int ipam_delegate_run(const char *type, const char *cni_path, const char *comman
 {
 	char path[4096], cmd_env[32];
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, r, wstatus;
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe;
 	posix_spawn_file_actions_t fa;
 	char **env = NULL;
 	char *argv[] = { (char *)type, NULL };
@@ -155,12 +167,33 @@ int ipam_delegate_run(const char *type, const char *cni_path, const char *comman
 		goto out;
 	}
 	fcntl(in[1], F_SETFL, O_NONBLOCK);
-	r = pump(in[1], config, config_len, out[0], run);
-	in[1] = -1;
+	/* Ignored only now: the plugin must start with the default action. */
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGPIPE, &ign, &old_pipe);
+	r = pump(&in[1], config, config_len, &out[0], run);
+	sigaction(SIGPIPE, &old_pipe, NULL);
+	if (r < 0) {
+		/* It may be blocked writing to a pipe nobody reads any more:
+		 * stop it before waiting for it. */
+		kill(pid, SIGKILL);
+		for (int i = 0; i < 2; i++) {
+			if (in[i] >= 0)
+				close(in[i]);
+			if (out[i] >= 0)
+				close(out[i]);
+			in[i] = out[i] = -1;
+		}
+	}
 	while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
 		;
+	if (r == -EFBIG) {
+		r = err_set(err, RIVET_ERR_DELEGATE, EFBIG,
+			    "ipam plugin %s printed more than %u MiB on %s; rivet stopped it", type,
+			    DELEGATE_OUT_MAX >> 20, command);
+		goto out;
+	}
 	if (r < 0) {
-		r = err_set(err, CNI_ERR_IO, -r, "cannot talk to ipam plugin %s", path);
+		r = err_set(err, CNI_ERR_IO, -r, "cannot talk to ipam plugin %s: %s", path, strerror(-r));
 		goto out;
 	}
 	run->status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);

@@ -81,6 +81,7 @@ static int reserve_requested(const struct ipam_req *req, struct ipam_store *s, u
 	const struct ipam_rangeset *set = &req->conf->sets[idx];
 	char a[IP_STRLEN], who[400], rs[256];
 	struct ipam_owner o;
+	bool taken = false, vanished = false;
 	size_t ri;
 	int r;
 
@@ -89,12 +90,26 @@ static int reserve_requested(const struct ipam_req *req, struct ipam_store *s, u
 		return err_set(err, CNI_ERR_CONFIG, EINVAL,
 			       "requested IP %s is the gateway of its range and is never handed out",
 			       ip_fmt(ip, a));
-	r = ipam_store_reserve(s, ip, req->container_id, req->ifname, idx, err);
-	if (r == -EEXIST) {
-		if (ipam_store_owner(s, ip, &o) == 0 &&
-		    !strcmp(o.container_id, req->container_id) && !strcmp(o.ifname, req->ifname)) {
+	/* Taken, then gone before its holder could be read (released by
+	 * something that does not lock the store: a person): try again, once. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		vanished = false;
+		r = ipam_store_reserve(s, ip, req->container_id, req->ifname, idx, err);
+		if (r != -EEXIST)
+			break;
+		r = ipam_store_owner(s, ip, &o);
+		taken = r == 0;
+		vanished = r == -ENOENT;
+		if (!vanished)
+			break;
+	}
+	if (vanished)
+		return err_set(err, CNI_ERR_TRY_AGAIN, EAGAIN,
+			       "requested IP address %s was taken and released while rivet reserved it; try again",
+			       ip_fmt(ip, a));
+	if (taken) {
+		if (!strcmp(o.container_id, req->container_id) && !strcmp(o.ifname, req->ifname)) {
 			lease->kept = true;
-			r = 0;
 		} else {
 			describe_owner(who, sizeof(who), &o);
 			return err_set(err, RIVET_ERR_ADDR_TAKEN, EEXIST,
@@ -286,9 +301,12 @@ int hostlocal_find(const struct ipam_req *req, struct rv_ip *out, size_t max, si
 	}
 	if (found < req->conf->n_sets) {
 		*n = 0;
-		ipam_store_walk(&s, find_cb, &w);
+		r = ipam_store_walk(&s, find_cb, &w);
 	}
 	ipam_store_close(&s);
+	if (r < 0)
+		return err_set(err, CNI_ERR_IO, -r, "cannot read the IPAM store of network %s: %s",
+			       req->network, strerror(-r));
 	return 0;
 }
 
@@ -392,6 +410,17 @@ static int gc_cb(const struct rv_ip *ip, const struct ipam_owner *o, void *ctx)
 	struct gc_walk *w = ctx;
 	char a[IP_STRLEN];
 
+	if (o->damaged) {
+		/* Names nobody, so no valid attachment; GC holds the lock, so
+		 * no writer is half-way through it. */
+		if (ipam_store_release_damaged(w->s, ip) == 0) {
+			log_warn("GC released %s: its reservation file is empty or unreadable", ip_fmt(ip, a));
+			if (*w->n < w->max)
+				w->out[*w->n] = *ip;
+			(*w->n)++;
+		}
+		return 0;
+	}
 	if (is_valid(w, o))
 		return 0;
 	if (ipam_store_release_ip(w->s, ip, o->container_id, o->ifname, -1) == 0) {
@@ -449,14 +478,21 @@ int hostlocal_status(const struct ipam_req *req, struct rv_err *err)
 	char rs[256];
 	int r;
 
-	r = open_locked(req, &s, true, err);
+	/* STATUS only reads: it creates no store directory, lock or index,
+	 * reclaims nothing, and takes no lock (each reservation file is
+	 * there whole or not at all, and a count is a snapshot anyway). */
+	r = ipam_store_open(&s, req->conf->data_dir, req->network, false, false, err);
+	if (r == -ENOENT)
+		r = ipam_store_creatable(req->conf->data_dir, err);	/* nothing reserved yet */
+	else if (r == 0 && (r = ipam_store_writable(&s, err)) == 0 && (r = ipam_store_walk(&s, count_cb, &w)) < 0)
+		r = err_set(err, CNI_ERR_IO, -r, "cannot read the IPAM store of network %s: %s", req->network,
+			    strerror(-r));
+	ipam_store_close(&s);
 	if (r < 0) {
 		if (err)
 			err->code = CNI_ERR_NOT_AVAILABLE;
 		return r;
 	}
-	ipam_store_walk(&s, count_cb, &w);
-	ipam_store_close(&s);
 	for (size_t i = 0; i < req->conf->n_sets && i < 64; i++) {
 		uint64_t cap = ipam_rangeset_capacity(&req->conf->sets[i]);
 

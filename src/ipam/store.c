@@ -4,7 +4,9 @@
  *
  * Every path below the network directory is opened relative to its fd with
  * O_NOFOLLOW, so a symlink planted in the store can neither redirect a write
- * nor be mistaken for a reservation. Names come only from validated input
+ * nor be mistaken for a reservation. Every file is opened with O_NONBLOCK and
+ * used only if it is a regular file, so a FIFO planted there cannot stop
+ * rivet while it holds the lock. Names come only from validated input
  * (container IDs, ifnames, formatted addresses), never from file content.
  */
 #include <dirent.h>
@@ -129,6 +131,12 @@ static void drop_tmpfile(struct ipam_store *s)
 		unlinkat(s->dirfd, s->tmpname, 0);
 	s->tmpfd = -1;
 	s->tmpname[0] = '\0';
+	/* An index entry made for a reservation that was never published
+	 * names nothing: it goes with the file. */
+	if (s->tmpkey[0] && !s->tmpkey_none && s->bootfd >= 0)
+		unlinkat(s->bootfd, s->tmpkey, 0);
+	s->tmpkey[0] = '\0';
+	s->tmpkey_hard = s->tmpkey_none = false;
 }
 
 void ipam_store_close(struct ipam_store *s)
@@ -142,6 +150,33 @@ void ipam_store_close(struct ipam_store *s)
 	if (s->dirfd >= 0)
 		close(s->dirfd);
 	s->dirfd = s->lockfd = s->bootfd = s->tmpfd = -1;
+}
+
+int ipam_store_writable(struct ipam_store *s, struct rv_err *err)
+{
+	if (faccessat(s->dirfd, ".", W_OK, AT_EACCESS) < 0)
+		return store_error(s, err, errno, "write to it");
+	return 0;
+}
+
+int ipam_store_creatable(const char *data_dir, struct rv_err *err)
+{
+	char path[4096];
+	char *slash;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s", data_dir ? data_dir : IPAM_DEFAULT_DATA_DIR) >= sizeof(path))
+		return err_set(err, CNI_ERR_CONFIG, ENAMETOOLONG, "ipam.dataDir is too long");
+	for (;;) {
+		if (faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0)
+			return 0;
+		if (errno != ENOENT)
+			return err_set(err, CNI_ERR_IO, errno, "IPAM dataDir %s: cannot write to %s: %s",
+				       data_dir ? data_dir : IPAM_DEFAULT_DATA_DIR, path, strerror(errno));
+		slash = strrchr(path, '/');
+		if (!slash || slash == path)
+			return 0;
+		*slash = '\0';
+	}
 }
 
 static void on_alarm(int sig)
@@ -207,6 +242,11 @@ static bool parse_content(const char *buf, struct ipam_owner *o)
 	return true;
 }
 
+/* The owner named by file @name: 0; -EINVAL when it is not a regular file
+ * (a symlink, a FIFO); -EBADMSG when it is one but names nobody (empty,
+ * blank, or too long: what a crash during host-local's create-then-write,
+ * or a power loss, leaves), with o->since set and the names empty; or the
+ * -errno of opening or reading it. */
 static int read_owner_at(int dirfd, const char *name, struct ipam_owner *o)
 {
 	char buf[sizeof(o->container_id) + sizeof(o->ifname) + 8];
@@ -225,9 +265,13 @@ static int read_owner_at(int dirfd, const char *name, struct ipam_owner *o)
 	if (n < 0)
 		return -EIO;
 	buf[n] = '\0';
-	if (!parse_content(buf, o))
-		return -EINVAL;
 	o->since = st.st_mtime;
+	o->damaged = false;
+	if (!parse_content(buf, o)) {
+		o->container_id[0] = o->ifname[0] = '\0';
+		o->damaged = true;
+		return -EBADMSG;
+	}
 	return 0;
 }
 
@@ -335,11 +379,11 @@ static unsigned reclaim_boot_dir(struct ipam_store *s, int idxfd, const char *na
 	return count;
 }
 
-/* Open this boot's index directory, creating it (and reclaiming earlier
- * boots' reservations when enabled) the first time this boot locks. */
 /* Open the directory @path below @dirfd following no symlink on the way,
  * so a link planted at .rivet cannot redirect the index. openat2 does it in
- * one call; kernels before 5.6 take one openat per component. */
+ * one call; kernels before 5.6 (ENOSYS), and seccomp profiles that refuse
+ * the call they do not know (EPERM, as older container runtimes' did), take
+ * one openat per component. */
 static int open_dir_beneath(int dirfd, const char *path)
 {
 	struct open_how how = {
@@ -351,7 +395,7 @@ static int open_dir_beneath(int dirfd, const char *path)
 	int fd, sub, e;
 
 	fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-	if (fd >= 0 || errno != ENOSYS)
+	if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
 		return fd;
 	slash = strchr(path, '/');
 	if (!slash || (size_t)(slash - path) >= sizeof(first))
@@ -377,6 +421,8 @@ static int boot_dir_error(struct ipam_store *s, struct rv_err *err, const char *
 	return store_error(s, err, errno, "open its index directory " INDEX_DIR);
 }
 
+/* Open this boot's index directory, creating it (and reclaiming earlier
+ * boots' reservations when enabled) the first time this boot locks. */
 static int open_boot_dir(struct ipam_store *s, unsigned *reclaimed, struct rv_err *err)
 {
 	char name[64];
@@ -397,14 +443,20 @@ static int open_boot_dir(struct ipam_store *s, unsigned *reclaimed, struct rv_er
 	if (idxfd < 0)
 		return err_set(err, RIVET_ERR_STORE, errno,
 			       "IPAM store %s: %s is not a directory; move it away", s->path, INDEX_DIR);
-	if (s->reclaim && (fd = dup(idxfd)) >= 0 && (d = fdopendir(fd))) {
-		while ((de = readdir(d))) {
-			if (strncmp(de->d_name, BOOT_PREFIX, strlen(BOOT_PREFIX)) ||
-			    !strcmp(de->d_name + strlen(BOOT_PREFIX), s->boot_id))
-				continue;
-			*reclaimed += reclaim_boot_dir(s, idxfd, de->d_name);
+	/* Reclaiming is best effort: unlisted, the earlier boots' entries
+	 * wait for the next boot's first lock. */
+	if (s->reclaim && (fd = dup(idxfd)) >= 0) {
+		if (!(d = fdopendir(fd))) {
+			close(fd);
+		} else {
+			while ((de = readdir(d))) {
+				if (strncmp(de->d_name, BOOT_PREFIX, strlen(BOOT_PREFIX)) ||
+				    !strcmp(de->d_name + strlen(BOOT_PREFIX), s->boot_id))
+					continue;
+				*reclaimed += reclaim_boot_dir(s, idxfd, de->d_name);
+			}
+			closedir(d);
 		}
-		closedir(d);
 	}
 	if (mkdirat(idxfd, name + strlen(INDEX_DIR "/"), 0700) < 0 && errno != EEXIST) {
 		close(idxfd);
@@ -434,11 +486,18 @@ int ipam_store_lock(struct ipam_store *s, unsigned timeout_ms, unsigned *reclaim
 			return boot_dir_error(s, err, name);
 	}
 	if (s->lockfd < 0) {
+		struct stat st;
+
 		s->lockfd = openat(s->dirfd, "lock", O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
-		if (s->lockfd < 0 && (errno == ELOOP || errno == EISDIR || errno == ENXIO))
+		if (s->lockfd >= 0 && fstat(s->lockfd, &st) == 0 && !S_ISREG(st.st_mode)) {
+			close(s->lockfd);
+			s->lockfd = -1;
+			errno = EINVAL;
+		}
+		if (s->lockfd < 0 && (errno == ELOOP || errno == EISDIR || errno == ENXIO || errno == EINVAL))
 			return err_set(err, RIVET_ERR_STORE, errno,
-				       "IPAM store %s: its lock is not a regular file (a symlink or directory "
-				       "is in its place); move it away", s->path);
+				       "IPAM store %s: its lock is not a regular file (a symlink, directory "
+				       "or FIFO is in its place); move it away", s->path);
 		if (s->lockfd < 0)
 			return store_error(s, err, errno, "open its lock file");
 	}
@@ -512,29 +571,45 @@ static int link_tmpfile(struct ipam_store *s, int dirfd, const char *name)
 	return linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW) == 0 ? 0 : errno_neg();
 }
 
-/* The index entry for a reservation just published as @name. Failing to
- * write it only costs a directory walk later, so errors are ignored. */
-static void index_add(struct ipam_store *s, const char *key, const char *name, bool hardlink,
-		      const char *id, const char *ifname)
+/* The index entry @key for the reservation about to be published as @name:
+ * a second hard link to the prepared file, whose xattr names @name, or
+ * without xattrs a symlink to ../../@name. Written before the reservation,
+ * so a kill between the two leaves an entry that names nothing the
+ * attachment holds (index_resolve rejects it: not the same inode, or not
+ * the attachment's file), never a reservation that no entry names. 0, or
+ * -errno when no entry could be written, which fails the reservation. */
+static int index_add(struct ipam_store *s, const char *key, const char *name, bool hardlink,
+		     const char *id, const char *ifname)
 {
 	char target[IP_STRLEN + 8], held_name[IP_STRLEN];
 	struct rv_ip held;
 	int r;
 
+	/* Done for this file at an earlier attempt (the round robin met a
+	 * taken address): the hard link is the file, whose xattr now names
+	 * @name; or it was decided that there is to be no entry. */
+	if (!strcmp(s->tmpkey, key) && (s->tmpkey_none || s->tmpkey_hard))
+		return 0;
 	/* The attachment already holds another address of this set (a retried
 	 * ADD that asked for a different one). An entry can name only one, so
 	 * it names none: release then reads every file and finds both. */
 	r = index_resolve(s, s->bootfd, key, id, ifname, &held);
 	if (r == 0 && strcmp(ip_fmt(&held, held_name), name)) {
 		unlinkat(s->bootfd, key, 0);
-		return;
+		snprintf(s->tmpkey, sizeof(s->tmpkey), "%s", key);
+		s->tmpkey_none = true;
+		return 0;
 	}
 	if (r != -ENOENT)
-		unlinkat(s->bootfd, key, 0);	/* a stale entry of this attachment */
-	if (hardlink && link_tmpfile(s, s->bootfd, key) == 0)
-		return;
-	snprintf(target, sizeof(target), "../../%s", name);
-	(void)!symlinkat(target, s->bootfd, key);
+		unlinkat(s->bootfd, key, 0);	/* stale, or an earlier attempt's symlink */
+	s->tmpkey_hard = hardlink && link_tmpfile(s, s->bootfd, key) == 0;
+	if (!s->tmpkey_hard) {
+		snprintf(target, sizeof(target), "../../%s", name);
+		if (symlinkat(target, s->bootfd, key) < 0)
+			return errno_neg();
+	}
+	snprintf(s->tmpkey, sizeof(s->tmpkey), "%s", key);
+	return 0;
 }
 
 int ipam_store_reserve(struct ipam_store *s, const struct rv_ip *ip, const char *id,
@@ -551,14 +626,25 @@ int ipam_store_reserve(struct ipam_store *s, const struct rv_ip *ip, const char 
 	if (r < 0)
 		return store_error(s, err, -r, "write a reservation");
 	xattr = fsetxattr(s->tmpfd, XATTR_IP, name, strlen(name), 0) == 0;
+	/* The index entry first (see index_add); the names are bounded so
+	 * that the key always fits. */
+	if (s->bootfd >= 0 && index_key(key, sizeof(key), id, ifname, set) == 0) {
+		r = index_add(s, key, name, xattr, id, ifname);
+		if (r < 0) {
+			drop_tmpfile(s);
+			return store_error(s, err, -r, "write a reservation's index entry");
+		}
+	}
 	r = link_tmpfile(s, s->dirfd, name);
 	if (r == -EEXIST)
-		return r;
-	if (r < 0)
+		return r;	/* the entry stays for the next attempt (or goes with the file) */
+	if (r < 0) {
+		drop_tmpfile(s);
 		return store_error(s, err, -r, "write a reservation");
-	if (index_key(key, sizeof(key), id, ifname, set) == 0)
-		index_add(s, key, name, xattr, id, ifname);
-	/* Linked: the next reservation needs a file of its own. */
+	}
+	/* Published, and the entry names it: the next reservation needs a
+	 * file (and an entry) of its own. */
+	s->tmpkey[0] = '\0';
 	drop_tmpfile(s);
 
 	/* Written in place, then cut to length, rather than with O_TRUNC as
@@ -569,9 +655,13 @@ int ipam_store_reserve(struct ipam_store *s, const struct rv_ip *ip, const char 
 	 * resumes; host-local reads it the same way. */
 	snprintf(last, sizeof(last), LAST_PREFIX "%u", set);
 	n = strlen(name);
-	fd = openat(s->dirfd, last, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* Anything but a regular file there (a FIFO: ENXIO or not S_ISREG) is
+	 * left alone, as a symlink is: the hint is lost, nothing else. */
+	fd = openat(s->dirfd, last, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd >= 0) {
-		if (pwrite(fd, name, n, 0) == (ssize_t)n)
+		struct stat st;
+
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && pwrite(fd, name, n, 0) == (ssize_t)n)
 			(void)!ftruncate(fd, (off_t)n);
 		close(fd);
 	} else if (errno == ENOENT && prepare_tmpfile(s, name, n) == 0) {
@@ -585,6 +675,7 @@ int ipam_store_reserve(struct ipam_store *s, const struct rv_ip *ip, const char 
 int ipam_store_last_reserved(struct ipam_store *s, unsigned set, struct rv_ip *out)
 {
 	char name[48], buf[IP_STRLEN];
+	struct stat st;
 	ssize_t n;
 	int fd;
 
@@ -592,7 +683,7 @@ int ipam_store_last_reserved(struct ipam_store *s, unsigned set, struct rv_ip *o
 	fd = openat(s->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -ENOENT;
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? read(fd, buf, sizeof(buf) - 1) : -1;
 	close(fd);
 	if (n <= 0)
 		return -ENOENT;
@@ -612,7 +703,9 @@ int ipam_store_owner(struct ipam_store *s, const struct rv_ip *ip, struct ipam_o
 		/* Taken by something unreadable: report it as held. */
 		snprintf(out->container_id, sizeof(out->container_id), "(unreadable file)");
 		out->ifname[0] = '\0';
-		out->since = 0;
+		if (r != -EBADMSG)
+			out->since = 0;
+		out->damaged = r == -EBADMSG;
 	}
 	return 0;
 }
@@ -720,8 +813,8 @@ int ipam_store_release(struct ipam_store *s, const char *id, const char *ifname,
 		return 0;
 
 	/* Not all in the index: reservations made by host-local, by an earlier
-	 * boot, before a crash, or under another config. Read every file, as
-	 * host-local does. */
+	 * boot, by an older rivet killed before it indexed them, or under
+	 * another config. Read every file, as host-local does. */
 	ipam_store_walk(s, release_cb, &w);
 	if (*n == before)
 		for (size_t i = 0; i < w.n_old; i++)
@@ -754,26 +847,43 @@ int ipam_store_walk(struct ipam_store *s,
 	DIR *d;
 
 	if (fd < 0 || !(d = fdopendir(fd))) {
+		r = errno_neg();
 		if (fd >= 0)
 			close(fd);
-		return errno_neg();
+		return r;
 	}
 	rewinddir(d);
 	while ((de = readdir(d))) {
 		struct ipam_owner o;
 		struct rv_ip ip;
+		int e;
 
 		if (de->d_name[0] == '.' || (de->d_type != DT_REG && de->d_type != DT_UNKNOWN))
 			continue;
 		/* Only files named by an address are reservations; lock and
-		 * last_reserved_ip.N are not. */
-		if (ip_parse(de->d_name, &ip) < 0 || read_owner_at(s->dirfd, de->d_name, &o) < 0)
+		 * last_reserved_ip.N are not. A damaged one is reported too:
+		 * it holds its address all the same. */
+		if (ip_parse(de->d_name, &ip) < 0)
+			continue;
+		e = read_owner_at(s->dirfd, de->d_name, &o);
+		if (e < 0 && e != -EBADMSG)
 			continue;
 		if ((r = fn(&ip, &o, ctx)) != 0)
 			break;
 	}
 	closedir(d);
 	return r;
+}
+
+int ipam_store_release_damaged(struct ipam_store *s, const struct rv_ip *ip)
+{
+	char name[IP_STRLEN];
+	struct ipam_owner o;
+
+	/* Read again: only a file that still names nobody goes. */
+	if (read_owner_at(s->dirfd, ip_fmt(ip, name), &o) != -EBADMSG)
+		return -ENOENT;
+	return unlinkat(s->dirfd, name, 0) == 0 ? 0 : errno_neg();
 }
 
 unsigned ipam_store_prune_index(struct ipam_store *s)

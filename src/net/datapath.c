@@ -3,20 +3,24 @@
  * ADD and DEL of the /32 topology (see datapath.h), in as few netlink round
  * trips as the kernel allows:
  *
- *   host batch 1   [route lookups for the MTU] create veth, name it
- *                  (alias), read host end
- *   (MTU only)     read the default route's device
- *   host batch 2   MTU, IPv4 router settings, no auto link-local,
+ *   host batch 1   read the host end's name (who holds it decides what
+ *                  may be done to it), [route lookups for the MTU]
+ *   host batch 2   [read the default route's device], [delete this
+ *                  attachment's leftover], create veth, name it (alias),
+ *                  read host end
+ *   host batch 3   MTU, IPv4 router settings, no auto link-local,
  *                  proxy_delay, gateway link-local, up, /32 routes,
  *                  read global forwarding
  *   pod batch      lo up, addresses, MTU, up, gateway neighbours,
  *                  gateway route, default routes, IPAM routes, read back
  *
- * Host batch 2 and the pod batch go to the kernel back to back and are
+ * Host batch 3 and the pod batch go to the kernel back to back and are
  * acknowledged together. The only files written are the IPv6 per-device
- * settings that have no netlink form, and only when the pod has IPv6. A
- * batch is handled whole before the process can be killed, which is why
- * the alias rides in the batch that creates the veth.
+ * settings that have no netlink form, and only when the pod has IPv6. The
+ * kernel handles all the requests of one sendmsg inside that system call,
+ * so a kill cannot fall between them, which is why the alias rides in the
+ * batch that creates the veth; it also goes on after a request fails, which
+ * is why the host end's name is read in a batch of its own first.
  */
 #include <errno.h>
 #include <linux/if.h>
@@ -59,7 +63,24 @@ void datapath_host_ifname(const char *container_id, const char *ifname, char *ou
 
 void datapath_alias(const char *network, const char *container_id, const char *ifname, char *out)
 {
-	snprintf(out, LINK_ALIAS_MAX, DP_ALIAS_PREFIX "%s %s %s", container_id, ifname, network);
+	int head = snprintf(out, LINK_ALIAS_MAX, DP_ALIAS_PREFIX "%s %s ", container_id, ifname);
+	size_t room, net = strlen(network);
+
+	/* The names rivet accepts (container ID and network name up to 200
+	 * bytes each) can make the alias longer than the kernel keeps. Cut,
+	 * it would match the links of every network sharing the kept part;
+	 * so the network's name is then cut shorter still and followed by a
+	 * hash of the whole, and GC compares whole aliases. */
+	room = head >= 0 && (size_t)head < DP_ALIAS_LEN ? DP_ALIAS_LEN - (size_t)head : 0;
+	if (net <= room) {
+		memcpy(out + head, network, net + 1);
+		return;
+	}
+	if (room > 17)
+		snprintf(out + head, room + 1, "%.*s~%016llx", (int)(room - 17), network,
+			 (unsigned long long)fnv1a(0xcbf29ce484222325ull, network, net));
+	else
+		out[head > 0 && (size_t)head < LINK_ALIAS_MAX ? head : 0] = '\0';
 }
 
 struct rv_ip datapath_gateway(int family)
@@ -92,92 +113,150 @@ struct host_ctx {
 	int first_route;	/* host batch index of the first /32 route */
 };
 
-static int create_pair(struct host_ctx *c, const struct dp_spec *s, bool probe, struct rv_err *err)
+/* The index the next request added to @b will have. */
+static int next_req(const struct nlbatch *b)
 {
-	const struct nlbatch_req *req;
-	struct link_info stale;
-	int r;
-
-	for (int attempt = 0; attempt < 2; attempt++) {
-		if (probe) {
-			for (size_t i = 0; i < N_PROBES; i++) {
-				struct rv_ip p;
-
-				ip_parse(mtu_probes[i], &p);
-				if (has_family(s, p.family))
-					route_lookup(&c->hb, &p, &c->probes[i]);
-				else
-					memset(&c->probes[i], 0, sizeof(c->probes[i]));
-			}
-		}
-		link_veth_add(&c->hb, s->host_if, dp_host_mac, s->pod_if, s->pod_nsfd, s->pod_mac);
-		/* The kernel ignores IFLA_IFALIAS when it creates a link. Set in
-		 * the same sendmsg, the alias cannot be separated from the
-		 * creation by a kill: the kernel handles the whole batch before
-		 * the process can be stopped. */
-		link_set(&c->hb, 0, s->host_if, &(struct link_conf){ .alias = s->alias });
-		link_get(&c->hb, 0, s->host_if, &c->hlink);
-		r = nlbatch_run(&c->hb, err);
-		if (r == 0 && c->hlink.found)
-			return 0;
-		req = nlbatch_req(&c->hb, c->hb.failed);
-		if (r == 0 || !req || req->error != -EEXIST)
-			return r ? r : err_set(err, RIVET_ERR_NETLINK, ENODEV,
-					       "veth %s vanished right after it was made", s->host_if);
-
-		/* EEXIST: either our host end is left from an earlier attempt
-		 * for this attachment, or the pod already has CNI_IFNAME. */
-		link_get(&c->hb, 0, s->host_if, &stale);
-		r = nlbatch_run(&c->hb, err);
-		if (r < 0)
-			return r;
-		if (!stale.found)
-			return err_set(err, RIVET_ERR_IFNAME_TAKEN, EEXIST,
-				       "interface %s already exists in the pod's network namespace; "
-				       "choose another CNI_IFNAME or remove it", s->pod_if);
-		/* An unnamed link of our derived name is our own, left by an ADD
-		 * killed before rivet named links in the creating batch. */
-		if (stale.alias[0] && strcmp(stale.alias, s->alias))
-			return err_set(err, RIVET_ERR_HOSTVETH_TAKEN, EEXIST,
-				       "host interface %s exists and is not this attachment's (alias \"%s\"); "
-				       "remove it if it is stale", s->host_if, stale.alias);
-		log_info("replacing %s left by an earlier attempt for this attachment", s->host_if);
-		link_del(&c->hb, stale.ifindex, s->host_if);
-		r = nlbatch_run(&c->hb, err);
-		if (r < 0)
-			return r;
-	}
-	return err_set(err, RIVET_ERR_NETLINK, EEXIST, "veth %s could not be created", s->host_if);
+	return b->complete ? 0 : (int)b->n;
 }
 
-/* The MTU of the device the default route uses; 1500 without one. */
-static int resolve_mtu(struct host_ctx *c, const struct dp_spec *s, struct dp_state *st,
+/* Is the link that holds the host end's name this attachment's own? Its
+ * alias says so; a veth without one is a leftover of an older rivet, which
+ * named links in a later batch, or of this very attachment. */
+static bool ours(const struct link_info *l, const struct dp_spec *s)
+{
+	return l->alias[0] ? !strcmp(l->alias, s->alias) : !strcmp(l->kind, "veth");
+}
+
+/* Host batch 1: the host end's name, read before anything is made, so that
+ * the decision over a link that holds it rests on what it was, not on what
+ * the creating batch did to it (the kernel goes on with a batch after a
+ * failed request: a failed create is followed by the alias request, which
+ * would rename whatever holds the name). With the MTU to find, the route
+ * lookups ride along. */
+static int read_before(struct host_ctx *c, const struct dp_spec *s, bool probe, struct link_info *before,
 		       struct rv_err *err)
 {
-	static char source[64];
-	int r;
+	link_get(&c->hb, 0, s->host_if, before);
+	if (probe) {
+		for (size_t i = 0; i < N_PROBES; i++) {
+			struct rv_ip p;
 
-	st->mtu = s->mtu;
-	st->mtu_source = "config";
+			ip_parse(mtu_probes[i], &p);
+			if (has_family(s, p.family))
+				route_lookup(&c->hb, &p, &c->probes[i]);
+			else
+				memset(&c->probes[i], 0, sizeof(c->probes[i]));
+		}
+	}
+	return nlbatch_run(&c->hb, err);
+}
+
+/* The MTU: the config's, or the default route's device's (read in host
+ * batch 2 when the lookups found one), or 1500. */
+static void queue_mtu_read(struct host_ctx *c, const struct dp_spec *s)
+{
+	memset(&c->mtu_link, 0, sizeof(c->mtu_link));
 	if (s->mtu)
-		return 0;
-	st->mtu = DP_DEFAULT_MTU;
-	st->mtu_source = "no default route: 1500";
+		return;
 	for (size_t i = 0; i < N_PROBES; i++) {
 		if (!c->probes[i].found || c->probes[i].dst_len || c->probes[i].oif <= 0)
 			continue;
 		link_get(&c->hb, c->probes[i].oif, NULL, &c->mtu_link);
-		r = nlbatch_run(&c->hb, err);
-		if (r < 0)
-			return r;
-		if (c->mtu_link.found && c->mtu_link.mtu >= 68) {
-			st->mtu = c->mtu_link.mtu;
-			snprintf(source, sizeof(source), "default route via %s", c->mtu_link.name);
-			st->mtu_source = source;
-		}
 		break;
 	}
-	return 0;
+}
+
+static void resolve_mtu(struct host_ctx *c, const struct dp_spec *s, struct dp_state *st)
+{
+	static char source[64];
+
+	st->mtu = s->mtu;
+	st->mtu_source = "config";
+	if (s->mtu)
+		return;
+	st->mtu = DP_DEFAULT_MTU;
+	st->mtu_source = "no default route: 1500";
+	if (c->mtu_link.found && c->mtu_link.mtu >= 68) {
+		st->mtu = c->mtu_link.mtu;
+		snprintf(source, sizeof(source), "default route via %s", c->mtu_link.name);
+		st->mtu_source = source;
+	}
+}
+
+/* Host batches 1 and 2: make the pair, named, unless the host end's name
+ * belongs to someone else. */
+static int create_pair(struct host_ctx *c, const struct dp_spec *s, struct dp_state *st, struct rv_err *err)
+{
+	const struct nlbatch_req *del, *create, *alias;
+	struct link_info before;
+	int r, i_del = -1, i_create, i_alias;
+
+	r = read_before(c, s, s->mtu == 0, &before, err);
+	if (r < 0)
+		return r;
+	if (before.found && !ours(&before, s))
+		return err_set(err, RIVET_ERR_HOSTVETH_TAKEN, EEXIST,
+			       "host interface %s exists and is not this attachment's (%s%s%s); "
+			       "remove it if it is stale", s->host_if, before.alias[0] ? "alias \"" : "a ",
+			       before.alias[0] ? before.alias : before.kind[0] ? before.kind : "link",
+			       before.alias[0] ? "\"" : " without an alias");
+
+	queue_mtu_read(c, s);
+	if (before.found) {
+		/* Left by an earlier attempt for this attachment: the runtime
+		 * retries an ADD without a DEL. By index, so it is the very
+		 * link just read. */
+		log_info("replacing %s left by an earlier attempt for this attachment", s->host_if);
+		i_del = next_req(&c->hb);
+		link_del(&c->hb, before.ifindex, s->host_if);
+	}
+	i_create = next_req(&c->hb);
+	link_veth_add(&c->hb, s->host_if, dp_host_mac, s->pod_if, s->pod_nsfd, s->pod_mac);
+	/* The kernel ignores IFLA_IFALIAS when it creates a link. Set in the
+	 * same sendmsg, the alias cannot be separated from the creation by a
+	 * kill: the kernel handles all of one sendmsg's requests inside that
+	 * system call. (Another process can see the link between the two;
+	 * GC allows for that.) */
+	i_alias = next_req(&c->hb);
+	link_set(&c->hb, 0, s->host_if, &(struct link_conf){ .alias = s->alias });
+	link_get(&c->hb, 0, s->host_if, &c->hlink);
+	r = nlbatch_run(&c->hb, err);
+	if (r == 0 && c->hlink.found) {
+		resolve_mtu(c, s, st);
+		return 0;
+	}
+	del = nlbatch_req(&c->hb, i_del);
+	create = nlbatch_req(&c->hb, i_create);
+	alias = nlbatch_req(&c->hb, i_alias);
+	if (del && del->error && r < 0)
+		return r;	/* the leftover stays; @err names the deletion */
+	if (create && create->error) {
+		/* Not made. What holds the name now appeared after it was
+		 * read; it is not touched (though the alias request ran on
+		 * it, which only an ADD of this very attachment, racing this
+		 * one, can have made). */
+		if (create->error == -EEXIST && c->hlink.found)
+			return err_set(err, RIVET_ERR_HOSTVETH_TAKEN, EEXIST,
+				       "host interface %s appeared while rivet was making it; "
+				       "is another ADD of this attachment running?", s->host_if);
+		if (create->error == -EEXIST)
+			return err_set(err, RIVET_ERR_IFNAME_TAKEN, EEXIST,
+				       "interface %s already exists in the pod's network namespace; "
+				       "choose another CNI_IFNAME or remove it", s->pod_if);
+		return r;
+	}
+	/* Made, but not named (or not readable): a veth without its alias
+	 * must not outlive this call. */
+	if (c->hlink.found) {
+		struct rv_err ignored = { 0 };
+
+		link_del(&c->hb, c->hlink.ifindex, s->host_if);
+		(void)nlbatch_run(&c->hb, &ignored);
+	}
+	if (r < 0 && alias && alias->error)
+		err_prefix(err, "naming the new veth");
+	return r < 0 ? r : err_set(err, RIVET_ERR_NETLINK, ENODEV,
+				   "veth %s vanished right after it was made", s->host_if);
 }
 
 /* Entering the pod once: the IPv6 settings of its end that have no netlink
@@ -377,15 +456,13 @@ int datapath_add(const struct dp_spec *s, struct dp_state *st, struct rv_err *er
 		goto out;
 	nlbatch_init(&c->hb, &c->host, hbuf);
 
-	r = create_pair(c, s, s->mtu == 0, err);
+	r = create_pair(c, s, st, err);
 	if (r < 0)
 		goto out;
 	st->host_ifindex = c->hlink.ifindex;
 	st->pod_ifindex = c->hlink.peer_ifindex;
 
-	r = resolve_mtu(c, s, st, err);
-	if (r == 0)
-		r = open_pod(c, s, err);
+	r = open_pod(c, s, err);
 	if (r == 0) {
 		nlbatch_init(&c->pb, &c->pod, pbuf);
 		r = configure(c, s, st, err);
@@ -427,6 +504,31 @@ int datapath_del(const char *host_if, const char *alias, struct rv_err *err)
 			link_del(&b, link.ifindex, host_if);
 			r = nlbatch_run(&b, err);
 		}
+	}
+	nlconn_close(&nl);
+	return r;
+}
+
+int datapath_del_unnamed(const char *host_if, int ifindex, struct rv_err *err)
+{
+	char buf[NLBATCH_BUF];
+	struct link_info link;
+	struct nlbatch b;
+	struct nlconn nl;
+	int r;
+
+	r = nlconn_open(&nl, NETLINK_ROUTE, -1, err);
+	if (r < 0)
+		return r;
+	nlbatch_init(&b, &nl, buf);
+	link_get(&b, ifindex, NULL, &link);
+	r = nlbatch_run(&b, err);
+	if (r == 0 && link.found && !link.alias[0] && !strcmp(link.name, host_if)) {
+		/* By index: a link made under the same name since is not it. */
+		link_del(&b, link.ifindex, host_if);
+		r = nlbatch_run(&b, err);
+		if (r == 0)
+			r = 1;
 	}
 	nlconn_close(&nl);
 	return r;

@@ -59,6 +59,9 @@ static struct nl_sock *sock_in(int nsfd, struct rv_err *err)
 	r = nl_connect(sk, NETLINK_ROUTE);
 	if (saved >= 0)
 		netns_restore(saved);
+	/* libnl waits for answers without a bound of its own. */
+	if (r == 0 && nl_bound_receives(nl_socket_get_fd(sk)) < 0)
+		r = -NLE_FAILURE;
 	if (r < 0) {
 		nl_socket_free(sk);
 		err_set(err, RIVET_ERR_NETLINK, EIO, "cannot open a netlink socket: %s", nl_geterror(r));
@@ -359,7 +362,8 @@ out:
 }
 
 int datapath_list(const char *network,
-		  int (*fn)(const char *host_if, const char *container_id, const char *ifname, void *ctx),
+		  int (*fn)(const char *host_if, int ifindex, const char *container_id, const char *ifname,
+			    void *ctx),
 		  void *ctx, struct rv_err *err)
 {
 	struct nl_cache *links = NULL;
@@ -375,24 +379,30 @@ int datapath_list(const char *network,
 	for (struct nl_object *o = nl_cache_get_first(links); o && !r; o = nl_cache_get_next(o)) {
 		struct rtnl_link *l = (struct rtnl_link *)o;
 		const char *alias = rtnl_link_get_ifalias(l);
-		char id[256], ifname[32], net[256];
+		char id[256], ifname[32], net[256], want[LINK_ALIAS_MAX];
 
 		const char *name = rtnl_link_get_name(l);
 
 		/* Unnamed, with rivet's form of name: left by an ADD killed
 		 * before it could name the link (older rivets named it in a
-		 * later batch). It belongs to no network; GC decides. */
+		 * later batch), or an ADD's veth caught between its create and
+		 * its alias. It belongs to no network; GC decides. */
 		if ((!alias || !*alias) && name && strlen(name) == 15 &&
 		    !strncmp(name, DP_HOST_PREFIX, strlen(DP_HOST_PREFIX)) &&
 		    strspn(name + 3, "0123456789abcdef") == 12) {
-			r = fn(name, NULL, NULL, ctx);
+			r = fn(name, rtnl_link_get_ifindex(l), NULL, NULL, ctx);
 			continue;
 		}
+		/* The whole alias is compared with the one this network would
+		 * give the attachment, not its last word: a long one ends in a
+		 * hash of the network's name (datapath_alias). */
 		if (!alias || strncmp(alias, DP_ALIAS_PREFIX, strlen(DP_ALIAS_PREFIX)) ||
-		    sscanf(alias + strlen(DP_ALIAS_PREFIX), "%255s %31s %255s", id, ifname, net) != 3 ||
-		    strcmp(net, network))
+		    sscanf(alias + strlen(DP_ALIAS_PREFIX), "%255s %31s %255s", id, ifname, net) != 3)
 			continue;
-		r = fn(name, id, ifname, ctx);
+		datapath_alias(network, id, ifname, want);
+		if (strcmp(alias, want))
+			continue;
+		r = fn(name, rtnl_link_get_ifindex(l), id, ifname, ctx);
 	}
 	nl_cache_free(links);
 	nl_socket_free(sk);

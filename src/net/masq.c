@@ -73,7 +73,8 @@ struct txn {
 	size_t cap;
 	struct mnl_nlmsg_batch *mb;
 	unsigned ops;
-	uint32_t first_seq;
+	uint32_t begin_seq;	/* the BATCH_BEGIN's */
+	uint32_t first_seq;	/* the first operation's */
 	char ext[160];
 };
 
@@ -110,6 +111,7 @@ static void txn_begin(struct txn *t)
 		mnl_nlmsg_batch_stop(t->mb);
 	t->mb = mnl_nlmsg_batch_start(t->buf, t->cap);
 	t->ops = 0;
+	t->begin_seq = t->nl.seq;
 	nftnl_batch_begin(mnl_nlmsg_batch_current(t->mb), t->nl.seq++);
 	mnl_nlmsg_batch_next(t->mb);
 	t->first_seq = t->nl.seq;
@@ -127,8 +129,24 @@ static void txn_next(struct txn *t)
 	mnl_nlmsg_batch_next(t->mb);
 }
 
+static void txn_ext_ack(struct txn *t, const struct nlmsghdr *nlh)
+{
+	const struct nlattr *a;
+
+	if (nlh->nlmsg_flags & NLM_F_ACK_TLVS)
+		mnl_attr_for_each(a, nlh, sizeof(struct nlmsgerr))
+			if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG &&
+			    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+				snprintf(t->ext, sizeof(t->ext), "%s", mnl_attr_get_str(a));
+}
+
 /* Send the transaction and wait for every operation's answer. Returns 0
- * or the first error (-errno); the kernel's words land in t->ext. */
+ * or the first error (-errno); the kernel's words land in t->ext.
+ *
+ * A transaction the kernel refuses whole (EPERM without CAP_NET_ADMIN,
+ * EOPNOTSUPP without nf_tables, ENOMEM) is answered once, for its
+ * BATCH_BEGIN, and no operation is answered at all: that answer ends the
+ * wait. The socket's receive timeout (nlbatch.h) bounds it otherwise. */
 static int txn_commit(struct txn *t)
 {
 	char buf[8192] __attribute__((aligned(8)));
@@ -147,24 +165,28 @@ static int txn_commit(struct txn *t)
 		if (len < 0) {
 			if (errno == EINTR)
 				continue;
-			return first ? first : -errno;
+			if (first)
+				return first;
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
 		}
 		for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
 			const struct nlmsgerr *e;
-			const struct nlattr *a;
 
-			if (nlh->nlmsg_type != NLMSG_ERROR || nlh->nlmsg_seq < t->first_seq)
+			if (nlh->nlmsg_type != NLMSG_ERROR)
+				continue;
+			e = mnl_nlmsg_get_payload(nlh);
+			if (nlh->nlmsg_seq == t->begin_seq && e->error) {
+				/* Refused whole: nothing else will be answered. */
+				txn_ext_ack(t, nlh);
+				return e->error;
+			}
+			if (nlh->nlmsg_seq < t->first_seq)
 				continue;
 			answered++;
-			e = mnl_nlmsg_get_payload(nlh);
 			if (!e->error || first)
 				continue;
 			first = e->error;
-			if (nlh->nlmsg_flags & NLM_F_ACK_TLVS)
-				mnl_attr_for_each(a, nlh, sizeof(*e))
-					if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG &&
-					    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
-						snprintf(t->ext, sizeof(t->ext), "%s", mnl_attr_get_str(a));
+			txn_ext_ack(t, nlh);
 		}
 	}
 	return first;
@@ -1153,8 +1175,10 @@ int masq_check(const char *network, const struct rv_ip *addrs, size_t n, struct 
 		}
 		do {
 			len = mnl_socket_recvfrom(t.nl.sock, buf, sizeof(buf));
+			if (len < 0 && errno == EAGAIN)
+				errno = ETIMEDOUT;	/* the socket's receive timeout */
 			r = len < 0 ? -errno : mnl_cb_run(buf, (size_t)len, nlh->nlmsg_seq, t.nl.portid, getelem_cb, &found);
-		} while (r > 0);
+		} while (r > 0 || (r < 0 && errno == EINTR));
 		if (r < 0 && errno != ENOENT) {
 			r = fail(err, NULL, -errno, "read the pod sets");
 			break;

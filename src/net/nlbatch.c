@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "net/netns.h"
@@ -22,11 +23,27 @@
 #define NETLINK_CAP_ACK 10
 #endif
 
+int nl_bound_receives(int fd)
+{
+	struct timeval tv = {
+		.tv_sec = NL_RECV_TIMEOUT_MS / 1000,
+		.tv_usec = (NL_RECV_TIMEOUT_MS % 1000) * 1000,
+	};
+
+	return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0 ? 0 : -errno;
+}
+
 int nlconn_adopt(struct nlconn *nl, int fd, struct rv_err *err)
 {
 	int one = 1, r;
 
 	memset(nl, 0, sizeof(*nl));
+	r = nl_bound_receives(fd);
+	if (r < 0) {
+		close(fd);
+		return err_set(err, RIVET_ERR_NETLINK, -r, "cannot set a netlink socket's receive timeout: %s",
+			       strerror(-r));
+	}
 	(void)setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
 	(void)setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
 	nl->sock = mnl_socket_fdopen(fd);
@@ -258,6 +275,10 @@ int nlbatch_wait(struct nlbatch *b, struct rv_err *err)
 		if (len < 0) {
 			if (errno == EINTR)
 				continue;
+			if (errno == EAGAIN)
+				return err_set(err, RIVET_ERR_NETLINK, ETIMEDOUT,
+					       "%s: no answer from the kernel within %u ms",
+					       b->req[b->n - 1].what, NL_RECV_TIMEOUT_MS);
 			return err_set(err, RIVET_ERR_NETLINK, errno, "cannot read from netlink: %s",
 				       strerror(errno));
 		}

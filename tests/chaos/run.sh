@@ -446,6 +446,39 @@ test_reboot_with_real_boot_ids() {
 	assert_nothing_left "$host" "$store" "$pod"
 }
 
+# An ADD killed at each of the store's links in turn (the reservation, its
+# index entry, the first last_reserved_ip; strace delivers SIGKILL as the
+# call enters linkat(2) or symlinkat(2), so that call never happens), then
+# the runtime's retried ADD and DEL. The retry must get the one address the
+# attachment may hold, and the DEL must release it: with the reservation
+# published but not indexed, the retry used to get a second address, and
+# DEL released only that one.
+test_add_killed_at_each_store_link_leaks_nothing() {
+	local host pod dir when store
+	command -v strace >/dev/null || "$ROOT/scripts/apt-install.sh" strace >/dev/null 2>&1
+	command -v strace >/dev/null || fail "strace is needed to kill rivet at a given system call"
+	mk_host host; mk_pod pod; mk_dir dir
+	for when in 1 2 3; do
+		store=$dir/link$when
+		mk_conf "link$when" "$dir" 1.0.0 "$V4" >"$dir/conf$when.json"
+		# (In a subshell that outlives the kill, so bash's "Killed"
+		# notice goes to its silenced stderr.)
+		(ip netns exec "$host" env CNI_COMMAND=ADD CNI_CONTAINERID=k$when CNI_NETNS="/run/netns/$pod" \
+			CNI_IFNAME=eth0 CNI_PATH="$CNI_BIN" ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o /dev/null \
+			-e trace=linkat,symlinkat -e inject=linkat,symlinkat:signal=SIGKILL:when=$when \
+			"$RIVET" <"$dir/conf$when.json" >/dev/null; :) 2>/dev/null
+		tally "$when" "$(inconsistencies "$store" | sed "s/^/after the kill at link $when, /")"
+		cni ADD "$host" "$pod" k$when eth0 "$(cat "$dir/conf$when.json")"
+		[ "$RC" = 0 ] || tally "$when" "retried ADD failed after the kill at link $when: exit $RC, $OUT"
+		[ "$(printf '%s' "$OUT" | jq -r '.ips[0].address')" = 198.18.0.2/32 ] ||
+			tally "$when" "second address: the retry after the kill at link $when got $(printf '%s' "$OUT" | jq -r '.ips[0].address')"
+		cni DEL "$host" "$pod" k$when eth0 "$(cat "$dir/conf$when.json")"
+		[ "$RC" = 0 ] || tally "$when" "DEL failed after the kill at link $when: exit $RC, $OUT"
+		tally "$when" "$(leftovers "$host" "$store" "$pod" | sed "s/^/after the kill at link $when, /")"
+	done
+	report_tally "killed at a store link, retried ADD + DEL"
+}
+
 # One storm worker: CYCLES of ADD then DEL for its own pod. Every address an
 # ADD returns is claimed in LEDGER with mkdir (atomic: it fails if another
 # worker holds that address now) and given back before its DEL.

@@ -118,6 +118,11 @@ test_huge_500_requested_ips() {
 }
 test_huge_prefix_length() { setup; reject 7 ADD "$pod" c1 eth0 "$(conf '.ipam.ranges[0][0].subnet = "198.18.0.0/99"')"; }
 test_huge_log_size_1e300() { setup; reject 7 ADD "$pod" c1 eth0 "$(conf '.logMaxSizeMB = 1e300')"; }
+# Refused before an address is reserved: not even last_reserved_ip moves.
+test_huge_33_ipam_routes() {
+	setup
+	reject 7 ADD "$pod" c1 eth0 "$(conf '.ipam.routes = [range(33) | {"dst": "198.19.\(.).0/24"}]')"
+}
 test_range_start_outside_subnet() {
 	setup
 	reject 7 ADD "$pod" c1 eth0 "$(conf '.ipam.ranges[0][0].rangeStart = "198.19.0.5"')"
@@ -173,6 +178,26 @@ test_netns_fifo() {
 	[ "$RC" != 124 ] || fail "rivet blocked opening a FIFO given as CNI_NETNS (killed after 5 s)"
 	assert_cni_error 4
 	assert_eq "$(snapshot)" "$before" "the node"
+}
+
+# ---- STATUS only reads --------------------------------------------------------
+# STATUS creates nothing: no store directory for a network never used, and
+# neither lock nor index in a store host-local made.
+test_status_touches_nothing() {
+	setup
+	local before after
+	mkdir "$dir/hl"
+	printf 'hl1\r\neth0' >"$dir/hl/198.18.0.9"
+	before=$(snapshot)
+	cni STATUS "$host" "" "" "" "$(conf '.cniVersion = "1.1.0" | .name = "never-used"')"
+	assert_rc 0
+	cni STATUS "$host" "" "" "" "$(conf '.cniVersion = "1.1.0" | .name = "hl"')"
+	assert_rc 0
+	cni STATUS "$host" "" "" "" "$(conf '.cniVersion = "1.1.0"')"
+	assert_rc 0
+	after=$(snapshot)
+	[ "$before" = "$after" ] || fail "STATUS changed the node or the store:
+$(diff <(echo "$before") <(echo "$after") | head -n 20)"
 }
 
 # ---- a prevResult that lies (CHECK, and ADD in a chain) --------------------
@@ -249,6 +274,30 @@ test_survives_last_reserved_ip_symlink() {
 	assert_eq "$(cat "$victim")" 'root:x:0:0:root:/root:/bin/bash' "victim"
 	[ -L "$dir/$NET/last_reserved_ip.0" ] || fail "the symlink was replaced"
 }
+# A FIFO where last_reserved_ip.0 belongs: opening it to write would block
+# until a reader came, with the store locked, and every other ADD and DEL of
+# the network would then time out. It is not a regular file: rivet neither
+# waits on it nor replaces it, and the ADD works.
+test_survives_last_reserved_ip_fifo() {
+	setup
+	rm -f "$dir/$NET/last_reserved_ip.0"
+	mkfifo -m 600 "$dir/$NET/last_reserved_ip.0"
+	OUT=$(printf '%s' "$CONF" | ip netns exec "$host" env CNI_COMMAND=ADD CNI_CONTAINERID=c1 \
+		CNI_NETNS=/run/netns/$pod CNI_IFNAME=eth0 CNI_PATH="$CNI_BIN" timeout 10 "$RIVET" 2>/dev/null)
+	RC=$?
+	[ "$RC" != 124 ] || fail "ADD blocked on a FIFO at last_reserved_ip.0 (killed after 10 s)"
+	assert_rc 0
+	[ -p "$dir/$NET/last_reserved_ip.0" ] || fail "the FIFO was replaced"
+	cni DEL "$host" "$pod" c1 eth0 "$CONF"
+	assert_rc 0
+}
+# The lock must be a regular file too: a FIFO there is refused like a
+# symlink, before anything is created.
+test_store_lock_fifo() {
+	setup
+	mkdir "$dir/n2"; mkfifo -m 600 "$dir/n2/lock"
+	reject 109 ADD "$pod" c1 eth0 "$(conf '.name = "n2"')"
+}
 # An index entry of the live pod replaced by a symlink that leads out of the
 # store: DEL must not follow it, and must still release the pod's address.
 test_survives_index_entry_pointing_outside() {
@@ -315,6 +364,20 @@ test_datadir_read_only_new_network() {
 	in_private_mount ro_new_network_case || exit 1
 }
 
+# STATUS still says ADD cannot work when the store cannot be written, now
+# that it only reads: for an existing store and for one not made yet.
+ro_status_case() {
+	mount --bind "$dir" "$dir" && mount -o remount,ro,bind "$dir" || fail "cannot make $dir read-only"
+	cni STATUS "$host" "" "" "" "$(conf '.cniVersion = "1.1.0"')"
+	assert_cni_error 50
+	cni STATUS "$host" "" "" "" "$(conf '.cniVersion = "1.1.0" | .name = "fresh"')"
+	assert_cni_error 50
+}
+test_status_on_a_read_only_datadir() {
+	setup
+	in_private_mount ro_status_case || exit 1
+}
+
 # ---- what rivet writes: modes and open flags --------------------------------
 test_modes_no_wider_than_host_local() {
 	setup
@@ -349,6 +412,11 @@ test_open_flags_under_the_datadir() {
 	bad=$(cat "$log" "$log.del" | grep -E 'O_CREAT|O_WRONLY|O_RDWR|O_TRUNC' |
 		grep -vE '"/(proc|sys|dev)/' | grep -v O_NOFOLLOW | grep -v O_TMPFILE | grep -v O_EXCL || true)
 	[ -z "$bad" ] || fail "writes that would follow a symlink: $bad"
+	# Every file opened in the store is opened non-blocking: a FIFO
+	# planted there must not stop rivet while it holds the lock.
+	bad=$(cat "$log" "$log.del" | grep -E 'openat\([0-9]+, |"'"$dir"'/' |
+		grep -v O_NONBLOCK | grep -v O_DIRECTORY | grep -v O_TMPFILE || true)
+	[ -z "$bad" ] || fail "blocking opens in the store: $bad"
 }
 
 run_tests

@@ -362,4 +362,85 @@ test_ipam_routes_up_to_the_bound() {
 	assert_eq "$(ls "$dir/routes" | grep -c '^198')" 1 "reservations"
 }
 
+
+# An interface that holds the host end's derived name but carries another
+# alias is not this attachment's: ADD fails with 106 and never touches it
+# (its alias, its peer and the peer's netns stay as they were), and the
+# address it reserved is released again.
+test_foreign_interface_with_the_host_end_name_is_left_alone() {
+	local host pod other dir conf name before
+	mk_host host ; mk_pod pod ; mk_pod other ; mk_dir dir
+	conf=$(mk_conf foreign "$dir")
+	cni ADD "$host" "$pod" c1 eth0 "$conf"; assert_rc 0
+	name=$(printf '%s' "$OUT" | jq -r '.interfaces[0].name')
+	cni DEL "$host" "$pod" c1 eth0 "$conf"; assert_rc 0
+	ip -n "$host" link add "$name" type veth peer name peer0 netns "$other" || fail "cannot make the foreign veth"
+	ip -n "$host" link set "$name" alias "owned by someone else"
+	before=$(ip -n "$host" -d link show "$name"; ip -n "$other" -d link show peer0)
+	cni ADD "$host" "$pod" c1 eth0 "$conf"
+	assert_cni_error 106
+	assert_contains "$(echo "$OUT" | jq -r .msg)" "owned by someone else"
+	assert_eq "$(ip -n "$host" -d link show "$name"; ip -n "$other" -d link show peer0)" "$before" "the foreign veth"
+	[ -z "$(ip -n "$pod" -o link show eth0 2>/dev/null)" ] || fail "failed ADD left eth0 in the pod"
+	assert_eq "$(ls "$dir/foreign" | grep -c '^198')" 0 "reservations"
+	# Nor does DEL, or a GC that does not list c1, touch it.
+	cni DEL "$host" "$pod" c1 eth0 "$conf"; assert_rc 0
+	cni GC "$host" "" "" "" "$(mk_conf foreign "$dir" 1.1.0 | jq -c '. + {"cni.dev/valid-attachments": []}')"
+	assert_rc 0
+	assert_eq "$(ip -n "$host" -d link show "$name"; ip -n "$other" -d link show peer0)" "$before" "the foreign veth after DEL and GC"
+}
+
+
+# GC may run while another network's ADD is between creating its veth and
+# naming it: the two requests share one sendmsg, but a link dump can land
+# between them. A link GC sees without an alias is deleted only if it is
+# still the same link, still without one, a while later; one that stays
+# unnamed is a leftover, and goes.
+test_gc_spares_an_unnamed_link_that_gets_its_alias() {
+	local host pod dir gcconf pid
+	mk_host host ; mk_pod pod ; mk_dir dir
+	gcconf=$(mk_conf gcnet "$dir" 1.1.0 | jq -c '. + {"cni.dev/valid-attachments": []}')
+	ip -n "$host" link add rvt0123456789ab type veth peer name eth0 netns "$pod" || fail "cannot make a veth"
+	( cni GC "$host" "" "" "" "$gcconf"; echo "$RC" >"$dir/gc.rc" ) &
+	pid=$!
+	sleep 0.3
+	ip -n "$host" link set rvt0123456789ab alias "rivet other eth0 othernet" 2>/dev/null
+	wait "$pid"
+	assert_eq "$(cat "$dir/gc.rc")" 0 "GC's exit status"
+	ip -n "$host" link show rvt0123456789ab >/dev/null 2>&1 ||
+		fail "GC deleted a veth that another network's ADD was naming"
+	ip -n "$host" link add rvtba9876543210 type veth peer name eth1 netns "$pod" || fail "cannot make a veth"
+	cni GC "$host" "" "" "" "$gcconf"
+	assert_rc 0
+	! ip -n "$host" link show rvtba9876543210 >/dev/null 2>&1 || fail "GC left an unnamed leftover"
+	ip -n "$host" link show rvt0123456789ab >/dev/null 2>&1 || fail "GC deleted another network's veth"
+}
+
+
+# The longest container ID and network name rivet accepts (200 each) make
+# an alias "rivet <id> <ifname> <network>" longer than the kernel keeps (255
+# bytes). GC must still find that attachment's host end, and only its own:
+# not the host end of a network whose name differs only at the end.
+test_gc_finds_host_ends_of_the_longest_names() {
+	local host a b dir id net_a net_b conf_a conf_b
+	mk_host host ; mk_pod a ; mk_pod b ; mk_dir dir
+	id=$(printf 'c%.0s' $(seq 200))
+	net_a=$(printf 'n%.0s' $(seq 199))a
+	net_b=$(printf 'n%.0s' $(seq 199))b
+	conf_a=$(mk_conf "$net_a" "$dir" 1.1.0)
+	conf_b=$(mk_conf "$net_b" "$dir" 1.1.0 '[[{"subnet":"198.18.1.0/24"}]]')
+	cni ADD "$host" "$a" "$id" eth0 "$conf_a"; assert_rc 0
+	cni ADD "$host" "$b" "$id" eth1 "$conf_b"; assert_rc 0
+	cni CHECK "$host" "$a" "$id" eth0 "$(printf '%s' "$conf_a" | jq -c --argjson r "$OUT" '. + {prevResult: $r}')"
+	assert_eq "$(host_ends "$host" | grep -c .)" 2 "host ends"
+	cni GC "$host" "" "" "" "$(printf '%s' "$conf_a" | jq -c '. + {"cni.dev/valid-attachments": []}')"
+	assert_rc 0
+	assert_eq "$(host_ends "$host" | grep -c .)" 1 "host ends after GC of the first network"
+	[ -z "$(ip -n "$a" -o link show eth0 2>/dev/null)" ] || fail "GC left the first network's pod end"
+	[ -n "$(ip -n "$b" -o link show eth1 2>/dev/null)" ] || fail "GC of the first network removed the second's"
+	assert_eq "$(ls "$dir/$net_a" | grep -c '^198')" 0 "the first network's reservations"
+	cni DEL "$host" "$b" "$id" eth1 "$conf_b"; assert_rc 0
+	assert_clean "$host" "$dir/$net_b"
+}
+
 run_tests

@@ -181,4 +181,57 @@ test_delegate_missing_plugin() {
 	assert_contains "$(echo "$OUT" | jq -r .msg)" "was not found in CNI_PATH"
 }
 
+
+# delegate_call HOST POD ID CONF PLUGINDIR: ADD as a runtime would run it,
+# with CNI_PATH=PLUGINDIR, killed after 20 s. Sets $OUT and $RC.
+delegate_call() {
+	OUT=$(printf '%s' "$4" | ip netns exec "$1" env CNI_COMMAND=ADD CNI_CONTAINERID="$3" \
+		CNI_NETNS="/run/netns/$2" CNI_IFNAME=eth0 CNI_PATH="$5" timeout 20 "$RIVET" 2>/dev/null)
+	RC=$?
+}
+
+# A delegated plugin that prints more than rivet reads (4 MiB) is stopped,
+# not waited for while it waits on the full pipe; the error names it.
+test_delegate_printing_too_much_is_stopped() {
+	local host pod dir conf
+	mk_host host; mk_pod pod; mk_dir dir
+	printf '#!/bin/sh\nexec head -c 6000000 /dev/zero\n' >"$dir/chatty"
+	chmod +x "$dir/chatty"
+	conf='{"cniVersion":"1.0.0","name":"chat","type":"rivet","ipam":{"type":"chatty"}}'
+	delegate_call "$host" "$pod" big1 "$conf" "$dir"
+	[ "$RC" != 124 ] || fail "ADD did not return (killed after 20 s)"
+	assert_cni_error 107
+	assert_contains "$(echo "$OUT" | jq -r .msg)" "ipam plugin chatty"
+	assert_eq "$(host_ends "$host" | grep -c .)" 0 "host ends"
+}
+
+# A delegated plugin that exits without reading its stdin: rivet's write
+# meets a closed pipe. That must not kill rivet with SIGPIPE (the runtime
+# would get no JSON at all); the plugin's own error object is passed on.
+test_delegate_exiting_before_reading_stdin() {
+	local host pod dir conf pad i
+	mk_host host; mk_pod pod; mk_dir dir
+	cat >"$dir/early" <<-'EOS'
+	#!/bin/sh
+	exec 0<&-
+	printf '{"cniVersion":"1.0.0","code":7,"msg":"early refuses"}'
+	sleep 0.3
+	exit 1
+	EOS
+	chmod +x "$dir/early"
+	# More than a pipe holds (64 kB), so rivet is still writing when the
+	# plugin closes its end.
+	pad=$(head -c 70000 /dev/zero | tr '\0' x)
+	conf='{"cniVersion":"1.0.0","name":"early","type":"rivet","pad":"'$pad'","ipam":{"type":"early"}}'
+	for i in 1 2 3; do
+		delegate_call "$host" "$pod" early$i "$conf" "$dir"
+		[ "$RC" != 124 ] || fail "ADD did not return (killed after 20 s)"
+		[ "$RC" -le 128 ] || fail "rivet was killed by signal $((RC - 128)); stdout: $OUT"
+		assert_cni_error 7
+		assert_contains "$(echo "$OUT" | jq -r .msg)" "early refuses"
+		assert_contains "$(echo "$OUT" | jq -r .msg)" "ipam plugin early"
+	done
+	assert_eq "$(host_ends "$host" | grep -c .)" 0 "host ends"
+}
+
 run_tests

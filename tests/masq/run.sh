@@ -1018,4 +1018,75 @@ test_tables_rivet_did_not_create_are_untouched() {
 	assert_elems "$host" own-pods4 ""
 }
 
+
+# --- nftables refusing a whole transaction -------------------------------------
+
+# as_no_net_admin HOST CMD ID POD CONF: rivet run as a runtime would, but
+# without CAP_NET_ADMIN (dropped from the bounding and inheritable sets, so
+# root cannot regain it at exec), killed after 15 s. Sets $OUT and $RC.
+as_no_net_admin() {
+	OUT=$(printf '%s' "$5" | ip netns exec "$1" env CNI_COMMAND="$2" CNI_CONTAINERID="$3" \
+		CNI_NETNS="${4:+/run/netns/$4}" CNI_IFNAME=eth0 CNI_PATH="$CNI_BIN" \
+		timeout 15 setpriv --inh-caps=-net_admin --bounding-set=-net_admin -- "$RIVET" 2>/dev/null)
+	RC=$?
+}
+
+# Without CAP_NET_ADMIN nf_tables refuses a transaction whole and answers
+# only its BATCH_BEGIN (EPERM), whose sequence number no operation has; the
+# same happens with ENOMEM or without nf_tables. DEL and GC must end with
+# an error object rather than wait for answers that never come: a DEL that
+# never returns is retried forever, and its address is never released.
+test_nftables_refusing_the_transaction_ends_del_and_gc() {
+	local host pod dir conf
+	mk_host host ; mk_pod pod ; mk_dir dir
+	conf=$(masq_conf noadm "$dir" "$DUAL" "" 1.1.0)
+	add_pod "$host" "$pod" c1 "$conf"
+	as_no_net_admin "$host" DEL c1 "$pod" "$conf"
+	[ "$RC" != 124 ] || fail "DEL without CAP_NET_ADMIN did not return (killed after 15 s)"
+	assert_cni_error 101
+	as_no_net_admin "$host" GC "" "" "$(printf '%s' "$conf" | jq -c '. + {"cni.dev/valid-attachments": []}')"
+	[ "$RC" != 124 ] || fail "GC without CAP_NET_ADMIN did not return (killed after 15 s)"
+	assert_cni_error 110
+	assert_contains "$(printf '%s' "$OUT" | jq -r .msg)" "Operation not permitted"
+	# With the capability back, the runtime's retried DEL finishes the job
+	# (the refused DEL already released the address: the element it could
+	# not remove is GC's, as after any failed removal).
+	cni DEL "$host" "$pod" c1 eth0 "$conf"
+	assert_rc 0
+	assert_clean "$host" "$dir/noadm"
+	gc "$host" "$conf" ""
+	assert_rc 0
+	assert_elems "$host" noadm-pods4 ""
+	assert_elems "$host" noadm-pods6 ""
+}
+
+
+# GC refills the pod sets from the store, one valid attachment at a time.
+# When the store cannot be read (a lock that times out, an I/O error, here
+# injected into flock(2) from its first call or from its second), the sets
+# stay as they are: refilled without a live pod, they would stop its
+# masquerade until its next ADD.
+test_gc_leaves_the_pod_sets_alone_when_the_store_fails() {
+	local host a b dir conf gcconf when
+	command -v strace >/dev/null || "$(dirname "$0")/../../scripts/apt-install.sh" strace >/dev/null 2>&1
+	command -v strace >/dev/null || fail "strace is needed to inject the store's failure"
+	mk_host host ; mk_pod a ; mk_pod b ; mk_dir dir
+	conf=$(masq_conf gcfail "$dir" "$DUAL" "" 1.1.0)
+	add_pod "$host" "$a" ca "$conf"
+	add_pod "$host" "$b" cb "$conf"
+	gcconf=$(printf '%s' "$conf" | jq -c '. + {"cni.dev/valid-attachments": [{"containerID":"ca","ifname":"eth0"},{"containerID":"cb","ifname":"eth0"}]}')
+	for when in 1+ 2+; do
+		OUT=$(printf '%s' "$gcconf" | ip netns exec "$host" env CNI_COMMAND=GC CNI_PATH="$CNI_BIN" \
+			ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o /dev/null -e trace=flock \
+			-e inject=flock:error=EIO:when=$when "$RIVET" 2>/dev/null)
+		RC=$?
+		assert_cni_error 5
+		assert_elems "$host" gcfail-pods4 "$ca_4 $cb_4"
+		assert_elems "$host" gcfail-pods6 "$ca_6 $cb_6"
+	done
+	gc "$host" "$conf" "ca cb"
+	assert_rc 0
+	assert_elems "$host" gcfail-pods4 "$ca_4 $cb_4"
+}
+
 run_tests

@@ -893,6 +893,54 @@ test_repair_takes_released_addresses_out_of_the_masquerade_sets() {
 		198.18.0.2 "IPv4 pod set after repairing forty"
 }
 
+# Reservation files that are empty or cannot be parsed (host-local's
+# create-then-write leaves an empty one when it crashes, and a power loss
+# can leave one of anybody's) block their address all the same: list shows
+# them as unreadable, and repair and GC release them, whatever their age,
+# since they name no attachment. The live pod's reservation stays.
+plant_damaged() { # store
+	: >"$1/198.18.0.50"
+	printf '\0\0\0\0\0\0\0\0' >"$1/198.18.0.51"
+	printf ' \r\n \t' >"$1/198.18.0.52"
+	printf '%0300d\r\neth0' 0 >"$1/198.18.0.53"
+	chmod 600 "$1"/198.18.0.5[0-3]
+}
+test_list_repair_and_gc_release_damaged_reservations() {
+	local host dir net store pod conf
+	ERRF=$(mktemp) && _register "rm -f $ERRF"
+	mk_host host ; mk_pod pod ; mk_dir dir
+	net=dmg-$RANDOM
+	store=$dir/$net
+	conf=$(mk_conf "$net" "$dir" 1.1.0)
+	cni ADD "$host" "$pod" live1 eth0 "$conf"; assert_rc 0
+	plant_damaged "$store"
+
+	admin "$host" list "$net" --data-dir "$dir" --json
+	assert_rc 0
+	assert_json '.reservations | length' 5
+	assert_json '[.reservations[] | "\(.ip)=\(.state)"] | join(",")' \
+		198.18.0.2=live,198.18.0.50=unreadable,198.18.0.51=unreadable,198.18.0.52=unreadable,198.18.0.53=unreadable
+	admin "$host" list "$net" --data-dir "$dir"
+	assert_rc 0
+	assert_contains "$(printf '%s\n' "$OUT" | grep '^198\.18\.0\.50 ')" "unreadable"
+	assert_contains "$OUT" "5 reservations in $store"
+
+	admin "$host" repair "$net" --data-dir "$dir" --dry-run --json
+	assert_rc 0
+	assert_json '[.released[].ip] | join(",")' 198.18.0.50,198.18.0.51,198.18.0.52,198.18.0.53
+	[ -e "$store/198.18.0.50" ] || fail "repair --dry-run released a file"
+	admin "$host" repair "$net" --data-dir "$dir" --json
+	assert_rc 0
+	assert_json '[.released[].ip] | join(",")' 198.18.0.50,198.18.0.51,198.18.0.52,198.18.0.53
+	assert_eq "$(ls "$store" | grep '^198' | xargs)" 198.18.0.2 "reservations after repair"
+
+	plant_damaged "$store"
+	cni GC "$host" "" "" "" "$(printf '%s' "$conf" | jq -c '. + {"cni.dev/valid-attachments": [{"containerID":"live1","ifname":"eth0"}]}')"
+	assert_rc 0
+	assert_eq "$(ls "$store" | grep '^198' | xargs)" 198.18.0.2 "reservations after GC"
+	cni DEL "$host" "$pod" live1 eth0 "$conf"; assert_rc 0
+}
+
 test_admin_usage_errors_and_missing_store() {
 	local host dir
 	ERRF=$(mktemp) && _register "rm -f $ERRF"

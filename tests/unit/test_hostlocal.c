@@ -27,10 +27,29 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include <sys/syscall.h>
+
 #include "ipam/hostlocal.h"
 #include "ipam/range.h"
 #include "ipam/store.h"
 #include "util/log.h"
+
+/* linkat(2) as the store sees it; while @vanish names a file, a link that
+ * finds it taken also removes it, as another process releasing the address
+ * right then would (a person with rm: every writer of the store locks). */
+static const char *vanish;
+
+int linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)
+{
+	int r = (int)syscall(SYS_linkat, olddirfd, oldpath, newdirfd, newpath, flags);
+
+	if (r < 0 && errno == EEXIST && vanish && !strcmp(newpath, vanish)) {
+		unlinkat(newdirfd, newpath, 0);
+		vanish = NULL;
+		errno = EEXIST;
+	}
+	return r;
+}
 
 #define NET "net1"
 
@@ -338,6 +357,27 @@ static void test_requested_taken(void **state)
 	assert_true(add(f, "c2", l, &err) < 0);
 	assert_err(err, RIVET_ERR_ADDR_TAKEN, "it is held by container c9 since ");
 	assert_int_equal(count_reservations(f), 2);
+}
+
+/* The requested address was taken when rivet tried it, and free when it
+ * then read who held it: it is tried again, and not reported as held by
+ * an owner that was never read. */
+static void test_requested_released_meanwhile(void **state)
+{
+	struct fx *f = *state;
+	struct ipam_lease l[1];
+	struct rv_err err = { 0 };
+	char a[IP_STRLEN];
+
+	conf1(f, "10.0.0.0/29");
+	add_ok(f, "c1", l);
+	request(f, "10.0.0.2");
+	vanish = "10.0.0.2";
+	if (add(f, "c2", l, &err) != 0)
+		fail_msg("ADD failed: %u %s", err.code, err.msg);
+	vanish = NULL;
+	assert_string_equal(ip_fmt(&l[0].addr.ip, a), "10.0.0.2");
+	assert_file(f, "10.0.0.2", "c2\r\neth0");
 }
 
 static void test_requested_held_by_same(void **state)
@@ -1075,6 +1115,7 @@ int main(void)
 		T(test_requested_in_range),
 		T(test_requested_gateway),
 		T(test_requested_taken),
+		T(test_requested_released_meanwhile),
 		T(test_requested_held_by_same),
 		T(test_requested_outside_every_range),
 		T(test_too_many_requested),

@@ -34,8 +34,44 @@
 #include <sys/xattr.h>
 #include <time.h>
 
+#include <dlfcn.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
 #include "ipam/store.h"
 #include "util/log.h"
+
+/* fdopendir(3) as the store sees it: the real one, or, while set, a failure
+ * (it can fail with ENOMEM, which a test cannot otherwise bring about). */
+static int fdopendir_fails;
+
+DIR *fdopendir(int fd)
+{
+	static DIR *(*real)(int);
+
+	if (fdopendir_fails) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "fdopendir");
+	return real(fd);
+}
+
+static unsigned open_fds(void)
+{
+	unsigned n = 0;
+	DIR *d = opendir("/proc/self/fd");
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
 
 #define NET "net1"
 
@@ -323,6 +359,46 @@ static void test_reserve_taken(void **state)
 	assert_netfile(c, "10.0.0.5", "c1\r\neth0");
 	list_dir(c->net, names, sizeof(names));
 	assert_string_equal(names, ".rivet 10.0.0.5 last_reserved_ip.0 lock");
+}
+
+/* A reservation whose index entry cannot be written is not made: without
+ * the entry, a retried ADD would not find it and would take a second
+ * address, and DEL would release only that one. */
+static void test_reserve_fails_without_its_index_entry(void **state)
+{
+	struct ctx *c = *state;
+	struct ipam_store s;
+	struct rv_err err = { 0 };
+	struct rv_ip a = ip("10.0.0.5");
+	char p[4200];
+
+	open_locked(c, &s, true, NULL);
+	/* A non-empty directory where the entry belongs: neither unlinked
+	 * nor linked over. */
+	assert_int_equal(mkdir(tu_path(p, sizeof(p), "%s/.rivet/boot-%s/c1:eth0:0", c->net, c->boot), 0700), 0);
+	tu_write(tu_path(p, sizeof(p), "%s/.rivet/boot-%s/c1:eth0:0/x", c->net, c->boot), "x");
+	assert_true(ipam_store_reserve(&s, &a, "c1", "eth0", 0, &err) < 0);
+	assert_err(err, CNI_ERR_IO, "index entry");
+	ipam_store_close(&s);
+	assert_absent(c, "10.0.0.5");
+}
+
+/* A reservation that fails (the address is taken) leaves no index entry
+ * behind: the entry, written first, goes with the unpublished file. */
+static void test_reserve_taken_leaves_no_index_entry(void **state)
+{
+	struct ctx *c = *state;
+	struct ipam_store s;
+	struct rv_err err = { 0 };
+	struct rv_ip a = ip("10.0.0.5");
+	char p[4200], names[1024];
+
+	open_locked(c, &s, true, NULL);
+	reserve_ok(&s, "10.0.0.5", "c1", "eth0", 0);
+	assert_int_equal(ipam_store_reserve(&s, &a, "c2", "eth0", 0, &err), -EEXIST);
+	ipam_store_close(&s);
+	list_dir(tu_path(p, sizeof(p), "%s/.rivet/boot-%s", c->net, c->boot), names, sizeof(names));
+	assert_string_equal(names, "c1:eth0:0");
 }
 
 static void test_reserve_long_names(void **state)
@@ -669,7 +745,8 @@ static int seen_cb(const struct rv_ip *a, const struct ipam_owner *o, void *ctx)
 
 	if (s->n < 16) {
 		ip_fmt(a, s->names[s->n]);
-		snprintf(s->owners[s->n], sizeof(s->owners[0]), "%s/%s", o->container_id, o->ifname);
+		snprintf(s->owners[s->n], sizeof(s->owners[0]), "%s/%s%s", o->container_id, o->ifname,
+			 o->damaged ? " (damaged)" : "");
 	}
 	s->n++;
 	return s->stop_after && (int)s->n >= s->stop_after ? 7 : 0;
@@ -687,7 +764,6 @@ static void test_walk_skips_non_reservations(void **state)
 	reserve_ok(&s, "fd00::5", "c2", "eth0", 1);
 	plant(c, ".10.0.0.1", "c3\r\neth0");		/* dotfile */
 	plant(c, "notanip", "c4\r\neth0");		/* not an address */
-	plant(c, "10.0.0.6", "");			/* no content */
 	plant(c, "010.0.0.7", "c5\r\neth0");		/* not a canonical name Go parses */
 	tu_write(tu_path(q, sizeof(q), "%s/outside", c->dir), "c6\r\neth0");
 	assert_int_equal(symlink("../outside", tu_path(p, sizeof(p), "%s/10.0.0.2", c->net)), 0);
@@ -709,6 +785,47 @@ static void test_walk_skips_non_reservations(void **state)
 		else
 			fail_msg("walk reported %s", seen.names[i]);
 	}
+}
+
+/* A reservation file that names nobody still holds its address (host-local
+ * and every other reader take it as taken): the walk reports it, damaged,
+ * with its mtime, so that list shows it and GC and repair release it; and
+ * only such a file can be released as damaged. */
+static void test_walk_reports_damaged_reservations(void **state)
+{
+	static const char *const damaged[] = { "10.0.0.6", "10.0.0.7", "10.0.0.8", "10.0.0.9" };
+	struct ctx *c = *state;
+	struct ipam_store s;
+	struct seen seen = { 0 };
+	struct rv_ip a;
+	char p[4200], long_id[400];
+
+	open_locked(c, &s, true, NULL);
+	reserve_ok(&s, "10.0.0.5", "c1", "eth0", 0);
+	plant(c, "10.0.0.6", "");				/* empty */
+	plant(c, "10.0.0.7", " \r\n\t ");			/* blank */
+	memset(long_id, 'x', 300);
+	snprintf(long_id + 300, sizeof(long_id) - 300, "\r\neth0");
+	plant(c, "10.0.0.8", long_id);				/* too long */
+	tu_write(tu_path(p, sizeof(p), "%s/10.0.0.9", c->net), "");
+	assert_int_equal(truncate(p, 16), 0);			/* NUL bytes */
+	assert_int_equal(ipam_store_walk(&s, seen_cb, &seen), 0);
+	assert_int_equal(seen.n, 5);
+	for (size_t i = 0; i < seen.n; i++)
+		assert_string_equal(seen.owners[i], strcmp(seen.names[i], "10.0.0.5") ? "/ (damaged)" : "c1/eth0");
+
+	/* Released as damaged only while it still names nobody. */
+	a = ip("10.0.0.5");
+	assert_int_equal(ipam_store_release_damaged(&s, &a), -ENOENT);
+	a = ip("10.0.0.10");
+	assert_int_equal(ipam_store_release_damaged(&s, &a), -ENOENT);
+	for (size_t i = 0; i < 4; i++) {
+		a = ip(damaged[i]);
+		assert_int_equal(ipam_store_release_damaged(&s, &a), 0);
+		assert_absent(c, damaged[i]);
+	}
+	ipam_store_close(&s);
+	assert_netfile(c, "10.0.0.5", "c1\r\neth0");
 }
 
 static void test_walk_stops(void **state)
@@ -1057,6 +1174,80 @@ static void test_reclaim_earlier_boot(void **state)
 	assert_true(tu_exists(tu_path(p, sizeof(p), "%s/.rivet/boot-%s", c->net, c->boot)));
 }
 
+/* The first lock of a boot lists the index directory to reclaim earlier
+ * boots' reservations; when that listing cannot be opened, nothing is
+ * reclaimed and no file descriptor is left open. */
+static void test_reclaim_listing_failure_leaks_no_fd(void **state)
+{
+	struct ctx *c = *state;
+	struct ipam_store s;
+	unsigned before, reclaimed = 99;
+
+	plant_other_boot(c);
+	before = open_fds();
+	fdopendir_fails = 1;
+	open_locked(c, &s, true, &reclaimed);
+	fdopendir_fails = 0;
+	ipam_store_close(&s);
+	assert_int_equal(reclaimed, 0);
+	assert_int_equal(open_fds(), before);
+}
+
+/* Where seccomp refuses openat2(2) with EPERM (container runtimes' older
+ * default profiles), the index directory is opened the portable way. */
+static int openat2_refused_child(struct ctx *c)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
+	struct ipam_store s;
+	struct rv_err err = { 0 };
+	struct rv_ip a = ip("10.0.0.5");
+	struct ipam_owner o;
+	int i;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+		return 77;
+	if (syscall(SYS_openat2, AT_FDCWD, ".", NULL, 0) >= 0 || errno != EPERM)
+		return 2;
+	/* Twice: the first lock of the boot makes the index, the second
+	 * opens it. */
+	for (i = 0; i < 2; i++) {
+		if (ipam_store_open(&s, c->dir, NET, true, true, &err) != 0)
+			return 3;
+		if (ipam_store_lock(&s, 1000, NULL, &err) != 0) {
+			fprintf(stderr, "lock: %s\n", err.msg);
+			return 4;
+		}
+		if (i == 0 && ipam_store_reserve(&s, &a, "c1", "eth0", 0, &err) != 0)
+			return 5;
+		if (i == 1 && (ipam_store_lookup(&s, "c1", "eth0", 0, &a) != 0 || ipam_store_owner(&s, &a, &o) != 0))
+			return 6;
+		ipam_store_close(&s);
+	}
+	return 0;
+}
+
+static void test_openat2_refused_by_seccomp(void **state)
+{
+	struct ctx *c = *state;
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(openat2_refused_child(c));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip();
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void test_reclaim_hardlink_form(void **state)
 {
 	struct ctx *c = *state;
@@ -1269,6 +1460,8 @@ int main(void)
 		T(test_reserve_host_local_format),
 		T(test_reserve_index_entry),
 		T(test_reserve_taken),
+		T(test_reserve_fails_without_its_index_entry),
+		T(test_reserve_taken_leaves_no_index_entry),
 		T(test_reserve_long_names),
 		T(test_owner),
 		T(test_last_reserved),
@@ -1282,6 +1475,7 @@ int main(void)
 		T(test_release_old_format_only_without_exact),
 		T(test_release_ip),
 		T(test_walk_skips_non_reservations),
+		T(test_walk_reports_damaged_reservations),
 		T(test_walk_stops),
 		T(test_symlink_address_not_followed),
 		T(test_symlink_last_reserved_not_followed),
@@ -1291,6 +1485,8 @@ int main(void)
 		T(test_torn_write_reports_real_error),
 		T(test_torn_write_full_fs),
 		T(test_reclaim_earlier_boot),
+		T(test_reclaim_listing_failure_leaks_no_fd),
+		T(test_openat2_refused_by_seccomp),
 		T(test_reclaim_hardlink_form),
 		T(test_reclaim_disabled),
 		T(test_lock_timeout),
