@@ -19,6 +19,9 @@
 #                          they make, libcni's /var/lib/cni cache and ctr's
 #                          /etc/cni/net.d and /opt/cni/bin stay private.
 #   in_sandbox NAME CMD... run CMD inside it
+#   rt_daemon NAME PIDFILE LOG CMD...
+#                          start CMD inside it in the background, its own
+#                          pid (not a wrapper's) in PIDFILE, output to LOG
 #   known_bug TEXT         this test is expected to fail until a rivet bug
 #                          is fixed: its failure is listed, not counted; a
 #                          pass is counted as a failure (drop the marker)
@@ -192,10 +195,24 @@ rt_sandbox() { # NAME
 	fail "cannot make sandbox $1: $(cat "$d/holder.log")"
 }
 
+# nsenter --mount alone would also move CMD to the root of the holder's mount
+# namespace, which is the machine's / even when the suite runs in a chroot;
+# --root (-r) keeps the holder's own root, and so the chroot, and the
+# working directory stays the caller's.
 in_sandbox() { # NAME CMD...
 	local d=$RT_TMP/sb/$1
 	shift
-	nsenter -t "$(cat "$d/pid")" --net --mount -- "$@"
+	nsenter -t "$(cat "$d/pid")" --net --mount --root -- "$@"
+}
+
+# $! of a backgrounded function is a subshell's pid, not the daemon's: the
+# daemon writes its own pid before it becomes the daemon (exec).
+rt_daemon() { # NAME PIDFILE LOG CMD...
+	local name=$1 pidfile=$2 log=$3
+	shift 3
+	rm -f "$pidfile"
+	in_sandbox "$name" sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" </dev/null >>"$log" 2>&1 &
+	eventually 50 test -s "$pidfile"
 }
 
 # Processes to end when a sandbox goes: those in its mount namespace (the
