@@ -7,9 +7,11 @@
 #
 #   rt_bin_dir DIR [LOG]   fill DIR as a CNI bin dir: rivet (or $RIVET) and
 #                          symlinks to Debian's plugins; with LOG, rivet is
-#                          wrapped to append "COMMAND ID NETNS" to LOG first
-#   rt_image               an OCI image archive of the machine's busybox
-#                          (built once)
+#                          wrapped to append "COMMAND ID NETNS exit=STATUS"
+#                          to LOG for each call
+#   rt_image [NAME [CMD]]  an OCI image archive of the machine's busybox
+#                          (built once per NAME), whose default command is
+#                          CMD (a JSON list; /bin/sh by default)
 #   rt_sandbox NAME        a private network + mount namespace (built once per
 #                          NAME, torn down at exit) in which a whole runtime
 #                          runs: its netns plays the node, /run, /var/lib,
@@ -67,9 +69,14 @@ rt_bin_dir() { # DIR [LOG]
 	mkdir -p "$d" || return 1
 	if [ -n "${2:-}" ]; then
 		cp "$RIVET" "$d/rivet.real"
-		# The runtime's own words, before rivet sees them.
-		printf '#!/bin/sh\nprintf "%%s %%s %%s\\n" "$CNI_COMMAND" "$CNI_CONTAINERID" "${CNI_NETNS:-<empty>}" >>%s\nexec %s/rivet.real "$@"\n' \
-			"$2" "$d" >"$d/rivet"
+		# The runtime's own words, as rivet saw them, and rivet's answer.
+		cat >"$d/rivet" <<-EOF
+			#!/bin/sh
+			"$d/rivet.real" "\$@"
+			rc=\$?
+			printf '%s %s %s exit=%s\\n' "\$CNI_COMMAND" "\$CNI_CONTAINERID" "\${CNI_NETNS:-<empty>}" \$rc >>"$2"
+			exit \$rc
+		EOF
 		chmod 755 "$d/rivet"
 	else
 		cp "$RIVET" "$d/rivet"
@@ -110,8 +117,10 @@ rt_reserved_by() { head -n1 "$1" 2>/dev/null | tr -d '\r'; }
 # is there instead, the libraries it needs go into the layer with it.
 RT_IMAGE_NAME=localhost/rivet-test:latest
 RT_BUSYBOX=${RT_BUSYBOX:-/bin/busybox}
-rt_image() {
-	local w=$RT_TMP/image out=$RT_TMP/image.tar a ld ls cd cs md ms
+rt_image() { # [NAME [CMD]]
+	local name=${1:-$RT_IMAGE_NAME} cmd=${2:-'["/bin/sh"]'} w out a ld ls cd cs md ms
+	w=$RT_TMP/image-${name//[^a-zA-Z0-9]/_}
+	out=$w.tar
 	[ -s "$out" ] && { echo "$out"; return 0; }
 	rm -rf "$w"
 	mkdir -p "$w/root/bin" "$w/root/etc" "$w/root/proc" "$w/root/sys" "$w/root/dev" \
@@ -133,14 +142,14 @@ rt_image() {
 		mv "$1" "$w/blobs/sha256/$d" && echo "$d $s"
 	}
 	read -r ld ls < <(_blob "$w/layer")
-	printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["/bin/sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-		"$ld" >"$w/config"
+	printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":%s},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+		"$cmd" "$ld" >"$w/config"
 	read -r cd cs < <(_blob "$w/config")
 	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
 		"$cd" "$cs" "$ld" "$ls" >"$w/manifest"
 	read -r md ms < <(_blob "$w/manifest")
 	printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"io.containerd.image.name":"%s","org.opencontainers.image.ref.name":"%s"}}]}' \
-		"$md" "$ms" "$RT_IMAGE_NAME" "$RT_IMAGE_NAME" >"$w/index.json"
+		"$md" "$ms" "$name" "$name" >"$w/index.json"
 	echo '{"imageLayoutVersion":"1.0.0"}' >"$w/oci-layout"
 	tar --owner=0 --group=0 -C "$w" -cf "$out.part" oci-layout index.json blobs || return 1
 	mv "$out.part" "$out" && rm -rf "$w" && echo "$out"
