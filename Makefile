@@ -22,7 +22,14 @@ NL_STATIC   ?= 1
 SANITIZE    ?= 0
 STATIC      ?= 0
 
-VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
+# The release is the VERSION file's, which docs/rivet.8 and debian/changelog
+# carry too; the commit is added in a git checkout of rivet itself ("-dirty"
+# with uncommitted changes), and left out where there is none (a source
+# package). `rivet --version` prints "rivet 0.2.0 (a326ad9)".
+RELEASE := $(strip $(file <VERSION))
+COMMIT  ?= $(shell [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ] && \
+             git describe --always --dirty --abbrev=7 --exclude='*' 2>/dev/null)
+VERSION := $(RELEASE)$(if $(COMMIT), ($(COMMIT)))
 
 ifeq ($(STATIC),1)
 BUILD    ?= build/static
@@ -71,8 +78,7 @@ endif
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
             -Wold-style-definition -Wshadow -Wpointer-arith -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -D_GNU_SOURCE $(WARN) -Iinclude $(PKG_CFLAGS) $(SANFLAGS) \
-            -DRIVET_VERSION='"$(VERSION)"' -MMD -MP
+CFLAGS   += -std=gnu11 -D_GNU_SOURCE $(WARN) -Iinclude $(PKG_CFLAGS) $(SANFLAGS) -MMD -MP
 LDFLAGS  += $(SANFLAGS) -Wl,-O1 -Wl,--as-needed
 
 SRC      := $(wildcard src/*.c src/*/*.c)
@@ -80,7 +86,7 @@ OBJ      := $(SRC:%.c=$(BUILD)/obj/%.o)
 LIB_OBJ  := $(filter-out $(BUILD)/obj/src/main.o,$(OBJ))
 
 .PHONY: all clean install uninstall demo test check unit unit-bins integration deps test-deps \
-        bench fuzz help asan
+        bench fuzz help asan FORCE
 
 all: $(BUILD)/rivet
 
@@ -104,9 +110,18 @@ $(BUILD)/librivet.a: $(LIB_OBJ)
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS) $(DEFS) -c -o $@ $<
 
 -include $(OBJ:.o=.d)
+
+# Only main.c prints the version; it is rebuilt when the version changes (a
+# commit, a release), which no source file's date says.
+$(BUILD)/obj/src/main.o: DEFS = -DRIVET_VERSION='"$(VERSION)"'
+$(BUILD)/obj/src/main.o: $(BUILD)/version
+$(BUILD)/version: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(VERSION)' | cmp -s - $@ || echo '$(VERSION)' >$@
+FORCE:
 
 # --- install -------------------------------------------------------------
 # Temp file + rename: a runtime may be executing the old binary, and writing
@@ -117,7 +132,8 @@ install: $(BUILD)/rivet
 	mv -f $(DESTDIR)$(CNI_BIN_DIR)/.rivet.new $(DESTDIR)$(CNI_BIN_DIR)/rivet
 	@if [ -f docs/rivet.8 ]; then \
 		install -d $(DESTDIR)$(MANDIR)/man8 && \
-		install -m 0644 docs/rivet.8 $(DESTDIR)$(MANDIR)/man8/rivet.8; fi
+		sed '/^\.TH /s/"rivet [^"]*"/"rivet $(RELEASE)"/' docs/rivet.8 >$(BUILD)/rivet.8 && \
+		install -m 0644 $(BUILD)/rivet.8 $(DESTDIR)$(MANDIR)/man8/rivet.8; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(CNI_BIN_DIR)/rivet $(DESTDIR)$(MANDIR)/man8/rivet.8

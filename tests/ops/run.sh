@@ -598,6 +598,28 @@ test_admin_output_survives_hostile_file_content() {
 	assert_contains "$OUT" 'a"b\c?d?[31me?f'
 }
 
+# --- the version ----------------------------------------------------------------
+
+# One release, from the VERSION file, everywhere an operator or a package
+# manager reads it; the binary adds the commit it was built from.
+test_version_is_one_release_everywhere() {
+	local release commit out
+	release=$(cat "$ROOT/VERSION")
+	case "$release" in [0-9]*.[0-9]*.[0-9]*) ;; *) fail "VERSION holds '$release', not a release" ;; esac
+	assert_eq "$(sed -n 's/^\.TH .*"rivet \([^"]*\)".*/\1/p' "$ROOT/docs/rivet.8")" "$release" "docs/rivet.8's release"
+	assert_eq "$(cd "$ROOT" && dpkg-parsechangelog -S Version)" "$release-1" "debian/changelog's version"
+	out=$("$RIVET" --version)
+	if [ "$(cd "$ROOT" && git rev-parse --show-toplevel 2>/dev/null)" = "$(cd "$ROOT" && pwd -P)" ]; then
+		commit=$(cd "$ROOT" && git rev-parse HEAD)
+		case "$out" in
+		"rivet $release (${commit:0:7}"*")") ;;
+		*) fail "rivet --version says '$out', want 'rivet $release (${commit:0:7}…)' (a stale build?)" ;;
+		esac
+	else
+		assert_eq "$out" "rivet $release" "rivet --version outside a git checkout"
+	fi
+}
+
 # --- the Debian package ------------------------------------------------------------
 
 # dpkg refuses to run while another dpkg or apt holds its lock (another
@@ -616,7 +638,7 @@ dpkg_retry() {
 }
 
 test_package_builds_installs_runs_and_removes() {
-	local dir deb lint out
+	local dir deb lint out release
 	mk_dir dir
 	# One round trip on the machine at a time (several checkouts may run
 	# their suites at once); the lock goes with this test's subshell.
@@ -640,7 +662,8 @@ test_package_builds_installs_runs_and_removes() {
 	(cd "$dir/src" && dpkg-buildpackage -us -uc -b) >"$dir/build.log" 2>&1 ||
 		fail "dpkg-buildpackage failed: $(tail -n 30 "$dir/build.log")"
 	deb=$(ls "$dir"/rivet_*_*.deb) || fail "no .deb built: $(ls "$dir")"
-	assert_eq "$(dpkg-deb -f "$deb" Package) $(dpkg-deb -f "$deb" Version)" "rivet 0.1.0-1" "package"
+	release=$(cat "$ROOT/VERSION")
+	assert_eq "$(dpkg-deb -f "$deb" Package) $(dpkg-deb -f "$deb" Version)" "rivet $release-1" "package"
 	dpkg-deb -c "$deb" >"$dir/contents"
 	for f in ./usr/lib/cni/rivet ./usr/share/man/man8/rivet.8.gz \
 		./usr/share/doc/rivet/examples/10-rivet.conflist ./usr/share/doc/rivet/examples/daemonset.yaml \
@@ -662,9 +685,11 @@ test_package_builds_installs_runs_and_removes() {
 	assert_json '.supportedVersions | index("1.1.0") != null' true
 	OUT=$(printf '{"cniVersion":"1.0.0"}' | CNI_COMMAND=VERSION /usr/lib/cni/rivet)
 	assert_json '.cniVersion' 1.0.0
-	assert_eq "$(/usr/lib/cni/rivet --version)" "rivet 0.1.0" "--version of the packaged binary"
+	# Built from a tree without .git, as a source package is: no commit.
+	assert_eq "$(/usr/lib/cni/rivet --version)" "rivet $release" "--version of the packaged binary"
 	out=$(/usr/lib/cni/rivet 2>&1 >/dev/null)
-	assert_contains "$out" "CNI rivet plugin 0.1.0"
+	assert_contains "$out" "CNI rivet plugin $release"
+	assert_contains "$(zcat /usr/share/man/man8/rivet.8.gz | grep '^\.TH')" "\"rivet $release\"" "the man page's release"
 	man -w rivet >/dev/null 2>&1 || [ -f /usr/share/man/man8/rivet.8.gz ] || fail "man page not installed"
 	dpkg -L rivet | grep -qx /usr/lib/cni/rivet || fail "dpkg does not own /usr/lib/cni/rivet"
 
