@@ -5,6 +5,7 @@
 #   make                 build build/rivet
 #   make demo            install build deps, build, run a pod namespace end to end
 #   make test            install test deps, build, run every test suite
+#   make deps            install the build dependencies (Debian 12, as root)
 #   make install         copy rivet to $(DESTDIR)$(CNI_BIN_DIR) and the man page
 #
 # Variables: PREFIX, DESTDIR, CNI_BIN_DIR, MANDIR, CC, V=1 (show commands),
@@ -49,20 +50,27 @@ else
 Q := @
 endif
 
+# Flags from pkg-config are looked up when a recipe first needs them, not
+# while make reads this file: `make demo` (and `make deps all`) install
+# pkg-config and the -dev packages in the same run, before anything is built.
+# VAR = $(call once,VAR,TEXT): TEXT is expanded on VAR's first use, and kept.
+once = $(eval $1 := $2)$($1)
+# $(call pkg,OPTIONS,PACKAGES): pkg-config's answer, or a stop that says
+# what is missing and how to install it.
+pkg  = $(if $(shell $(PKG_CONFIG) --exists $2 2>/dev/null && echo y),$(shell $(PKG_CONFIG) $1 $2),$(error \
+       $(PKG_CONFIG) cannot find $2: run 'make deps' as root (Debian 12), or install pkg-config and their -dev packages))
+
 # libnl is linked from Debian's static archives when they exist: loading the
 # two shared libraries costs more than the whole of rivet's own work on ADD
 # (measured in docs/performance.md). libmnl, libnftnl and libcjson stay shared.
 DYN_PKGS    := libcjson libmnl
 NL_PKGS     := libnl-3.0 libnl-route-3.0 libnftnl
-PKG_CFLAGS  := $(shell $(PKG_CONFIG) --cflags $(DYN_PKGS) $(NL_PKGS) 2>/dev/null)
-LIBDIR      := $(shell $(PKG_CONFIG) --variable=libdir libnl-route-3.0 2>/dev/null)
-HAVE_NL_A   := $(and $(filter 1,$(NL_STATIC)),$(wildcard $(LIBDIR)/libnl-route-3.a))
-ifneq ($(HAVE_NL_A),)
-NL_LIBS     := -Wl,-Bstatic $(shell $(PKG_CONFIG) --libs-only-l $(NL_PKGS)) -Wl,-Bdynamic
-else
-NL_LIBS     := $(shell $(PKG_CONFIG) --libs $(NL_PKGS) 2>/dev/null)
-endif
-PKG_LIBS    := $(NL_LIBS) $(shell $(PKG_CONFIG) --libs $(DYN_PKGS) 2>/dev/null) -lpthread -lm
+PKG_CFLAGS   = $(call once,PKG_CFLAGS,$(call pkg,--cflags,$(DYN_PKGS) $(NL_PKGS)))
+NL_ARCHIVE   = $(and $(filter 1,$(NL_STATIC)),$(wildcard $(call pkg,--variable=libdir,libnl-route-3.0)/libnl-route-3.a))
+LD_STATIC   := -Wl,-Bstatic
+LD_DYNAMIC  := -Wl,-Bdynamic
+NL_LIBS      = $(if $(NL_ARCHIVE),$(LD_STATIC) $(call pkg,--libs-only-l,$(NL_PKGS)) $(LD_DYNAMIC),$(call pkg,--libs,$(NL_PKGS)))
+PKG_LIBS     = $(call once,PKG_LIBS,$(NL_LIBS) $(call pkg,--libs,$(DYN_PKGS)) -lpthread -lm)
 
 # STATIC=1: for node images that ship the binary alone, and a little faster
 # (no shared libraries to load; see docs/performance.md). It needs a static
@@ -70,7 +78,7 @@ PKG_LIBS    := $(NL_LIBS) $(shell $(PKG_CONFIG) --libs $(DYN_PKGS) 2>/dev/null) 
 # libmnl and libcjson, so build those two (from their source packages or
 # upstream) and put their .pc files on PKG_CONFIG_PATH.
 ifeq ($(STATIC),1)
-PKG_LIBS    := $(shell $(PKG_CONFIG) --static --libs $(DYN_PKGS) $(NL_PKGS) 2>/dev/null) -lpthread -lm
+PKG_LIBS     = $(call once,PKG_LIBS,$(call pkg,--static --libs,$(DYN_PKGS) $(NL_PKGS)) -lpthread -lm)
 LDFLAGS     += -static
 STATIC_LIBS := mnl cjson nl-3 nl-route-3 nftnl c
 endif
@@ -144,7 +152,7 @@ BUILD_DEPS := build-essential pkg-config libcjson-dev libnl-3-dev libnl-route-3-
 TEST_DEPS  := $(BUILD_DEPS) clang libcmocka-dev jq nftables containernetworking-plugins \
               golang-go golang-github-appc-cni-dev podman runc containerd busybox-static \
               uidmap gnuplot-nox valgrind libclang-rt-14-dev debhelper devscripts lintian \
-              python3-yaml
+              python3-yaml python3-grpcio python3-grpc-tools
 
 deps:
 	@scripts/apt-install.sh $(BUILD_DEPS)
@@ -153,7 +161,10 @@ test-deps:
 	@scripts/apt-install.sh $(TEST_DEPS)
 
 # --- the two commands of the README ---------------------------------------
-demo: deps all
+# (./demo and ./test install make first, then run these.) The build runs in a
+# make of its own, after the packages are in, also under make -j.
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
 	@scripts/demo.sh $(BUILD)/rivet
 
 test: test-deps
