@@ -11,7 +11,8 @@
 # Variables: PREFIX, DESTDIR, CNI_BIN_DIR, MANDIR, CC, V=1 (show commands),
 # SANITIZE=1 (ASan+UBSan build into build/asan), NL_STATIC=0 (link libnl
 # dynamically; see docs/performance.md for why the default links it statically),
-# STATIC=1 (one self-contained binary, glibc included, into build/static).
+# STATIC=1 (one self-contained binary, glibc included, into build/static),
+# COMMIT=<id> (the commit --version names, where git cannot tell).
 
 PREFIX      ?= /usr/local
 CNI_BIN_DIR ?= /opt/cni/bin
