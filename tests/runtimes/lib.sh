@@ -206,12 +206,14 @@ rt_sandbox() { # NAME
 
 # nsenter --mount alone would also move CMD to the root of the holder's mount
 # namespace, which is the machine's / even when the suite runs in a chroot;
-# --root (-r) keeps the holder's own root, and so the chroot, and the
-# working directory stays the caller's.
+# --root keeps the holder's own root, and so the chroot. --wd takes the
+# holder's working directory (the checkout, where run.sh started it): the
+# caller's, kept by default, cannot be reached from inside the sandbox when
+# the suite runs in a chroot, and conmon refuses to start without one.
 in_sandbox() { # NAME CMD...
 	local d=$RT_TMP/sb/$1
 	shift
-	nsenter -t "$(cat "$d/pid")" --net --mount --root -- "$@"
+	nsenter -t "$(cat "$d/pid")" --net --mount --root --wd -- "$@"
 }
 
 # $! of a backgrounded function is a subshell's pid, not the daemon's: the
