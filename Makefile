@@ -153,7 +153,7 @@ BUILD_DEPS := build-essential pkg-config libcjson-dev libnl-3-dev libnl-route-3-
 TEST_DEPS  := $(BUILD_DEPS) clang libcmocka-dev jq nftables containernetworking-plugins \
               golang-go golang-github-appc-cni-dev podman runc containerd busybox-static \
               uidmap gnuplot-nox valgrind libclang-rt-14-dev debhelper devscripts lintian \
-              python3-yaml python3-grpcio python3-grpc-tools
+              python3-yaml python3-grpcio python3-grpc-tools python3-pkg-resources
 
 deps:
 	@scripts/apt-install.sh $(BUILD_DEPS)

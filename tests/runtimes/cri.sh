@@ -47,8 +47,17 @@ cri_containerd_start() {
 	local d
 	d=$(cri_dir)
 	rt_daemon cri "$d/containerd.pid" "$d/containerd.log" containerd --config "$d/config.toml" ||
-		fail "cannot start containerd"
-	eventually 150 cri version || fail "containerd's CRI did not start: $(tail -n 5 "$d/containerd.log")"
+		cri_broken "cannot start containerd"
+	eventually 150 cri version ||
+		cri_broken "containerd's CRI does not answer: $(cri version 2>&1 | tail -n 3); containerd's log: $(tail -n 5 "$d/containerd.log")"
+}
+
+# The containerd of the sandbox is shared by every CRI test: when setting it
+# up fails, the first test says why and the others repeat it, rather than
+# start another containerd over the first one's state.
+cri_broken() {
+	echo "$*" >"$(cri_dir)/cri-broken"
+	fail "$*"
 }
 
 # As systemd stops it: SIGTERM, and the shims keep the pods running.
@@ -64,13 +73,14 @@ cri_ready() {
 	rt_sandbox cri
 	d=$(cri_dir)
 	[ -f "$d/cri-ready" ] && return 0
-	mkdir -p "$d/net.d" "$d/store" || fail "cannot make containerd's directories"
-	rt_bin_dir "$d/bin" "$d/cri-calls.log" || fail "cannot fill the CNI bin dir"
+	[ -f "$d/cri-broken" ] && fail "set up failed earlier: $(cat "$d/cri-broken")"
+	mkdir -p "$d/net.d" "$d/store" || cri_broken "cannot make containerd's directories"
+	rt_bin_dir "$d/bin" "$d/cri-calls.log" || cri_broken "cannot fill the CNI bin dir"
 	# rangeStart/rangeEnd: 31 addresses, few enough to fill by hand.
 	rt_conflist crinet 1.0.0 "$d/store" \
 		'[[{"subnet":"198.18.9.0/24","rangeStart":"198.18.9.10","rangeEnd":"198.18.9.40"}],[{"subnet":"fd5a:7e57:9::/64"}]]' \
 		'{"type":"portmap","capabilities":{"portMappings":true}}' >"$d/net.d/10-rivet.conflist" ||
-		fail "cannot write the network list"
+		cri_broken "cannot write the network list"
 	cat >"$d/config.toml" <<-EOF
 		version = 2
 		root = "$d/root"
@@ -98,9 +108,9 @@ cri_ready() {
 		    max_conf_num = 1
 	EOF
 	cri_containerd_start
-	image=$(rt_image "$CRI_PAUSE_IMAGE" '["/bin/sleep","2147483647"]') || fail "cannot build the sandbox image"
+	image=$(rt_image "$CRI_PAUSE_IMAGE" '["/bin/sleep","2147483647"]') || cri_broken "cannot build the sandbox image"
 	in_sandbox cri ctr --address "$d/containerd.sock" --namespace k8s.io images import "$image" \
-		>"$d/import.log" 2>&1 || fail "ctr images import: $(cat "$d/import.log")"
+		>"$d/import.log" 2>&1 || cri_broken "ctr images import: $(cat "$d/import.log")"
 	touch "$d/cri-ready"
 }
 

@@ -23,7 +23,10 @@ export PATH="$PATH:/usr/sbin:/sbin"
 cd "$(dirname "$0")/../.." || exit 1
 
 RT_PACKAGES="golang-go golang-github-appc-cni-dev containernetworking-plugins podman runc
-	containerd iptables uidmap jq iproute2 iputils-ping util-linux python3-grpcio python3-grpc-tools"
+	containerd iptables uidmap jq iproute2 iputils-ping util-linux python3-grpcio python3-grpc-tools
+	python3-pkg-resources"
+# (python3-pkg-resources: grpc_tools' protoc imports it, and Debian 12's
+# python3-grpc-tools does not depend on it.)
 # busybox-static, unless busybox (which conflicts with it) is installed: the
 # image takes either (see rt_image), and swapping them on every run helps no one.
 [ -x /bin/busybox ] || RT_PACKAGES="$RT_PACKAGES busybox-static"
