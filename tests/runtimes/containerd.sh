@@ -128,7 +128,11 @@ ct_attached_rm_run() { # VERSION
 		</dev/null >"$d/once.out" 2>&1 &
 	run=$!
 	_register "kill $run; ct task kill -s KILL $name"
-	eventually 100 ct_holds "$id" || fail "no reservation for $id while the task runs: $(cat "$d/once.out")"
+	# The reservation is made before the veth and the routes: wait for the
+	# whole ADD to have answered (the wrapper logs it then), not for it.
+	eventually 100 grep -q "^ADD $id .* exit=" "$d/cni-calls.log" ||
+		fail "no ADD for $id while the task runs: $(cat "$d/once.out")"
+	ct_holds "$id" || fail "no reservation for $id while the task runs: $(grep "^ADD $id " "$d/cni-calls.log")"
 	ip=$(ct_reserved "$id") ip6=$(ct_reserved "$id" v6)
 	assert_contains "$(in_sandbox containerd ip -o route show "$ip/32")" "dev rvt" "the node's route to the task"
 
