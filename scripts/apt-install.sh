@@ -21,6 +21,7 @@ echo "installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
 # Wait for another apt or dpkg run to finish rather than fail.
 wait_lock="-o DPkg::Lock::Timeout=600"
+# shellcheck disable=SC2086 # both are lists of words
 if ! { apt-get update -qq $wait_lock && apt-get install -y -qq --no-install-recommends $wait_lock $missing; } \
 	>"$log" 2>&1 </dev/null; then
 	cat "$log" >&2

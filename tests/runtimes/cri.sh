@@ -294,6 +294,7 @@ test_cri_pod_whose_netns_vanished_stops_cleanly() {
 	cri_ready
 	cri_run rebooted
 	cri_assert_attached "$ID"
+	# shellcheck disable=SC2016 # $1 is the inner shell's
 	in_sandbox cri sh -c 'umount "$1" && rm -f "$1"' sh "$NETNS" || fail "cannot remove $NETNS"
 	kill -KILL "$PID" || fail "cannot kill the sandbox's task $PID"
 	eventually 100 no_node_ends || fail "the host end outlived the pod's netns: $(node_ends)"
