@@ -136,6 +136,11 @@ test_install_replaces_a_running_binary() {
 	"$bin/rivet" 30 &
 	pid=$!
 	_register "kill $pid"
+	# Until the child has exec'd, the file is not yet running (seen under load).
+	for _ in $(seq 50); do
+		[ "$(readlink "/proc/$pid/exe")" = "$bin/rivet" ] && break
+		sleep 0.1
+	done
 	# Writing it in place is refused by the kernel: the failure an
 	# installer that copies in place would meet.
 	if cp "$RIVET" "$bin/rivet" 2>/dev/null; then
