@@ -22,8 +22,9 @@
 #include "util/err.h"
 #include "util/log.h"
 
+/* "0.2.0 (a326ad9)": the Makefile's, from the VERSION file and git. */
 #ifndef RIVET_VERSION
-#define RIVET_VERSION "0.1.0"
+#error "RIVET_VERSION is set by the Makefile"
 #endif
 
 static const char *const command_names[] = {

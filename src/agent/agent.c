@@ -42,6 +42,10 @@
 #include "util/fs.h"
 #include "util/log.h"
 
+#ifndef RIVET_VERSION
+#error "RIVET_VERSION is set by the Makefile"
+#endif
+
 #define BACKOFF_MIN_MS 500u
 #define BACKOFF_MAX_MS 30000u
 #define RECONCILE_DELAY_MS 100u

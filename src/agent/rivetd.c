@@ -26,7 +26,7 @@
 #include "util/log.h"
 
 #ifndef RIVET_VERSION
-#define RIVET_VERSION "0.0.0"
+#error "RIVET_VERSION is set by the Makefile"
 #endif
 
 enum cmd { CMD_INIT = 1 << 0, CMD_RUN = 1 << 1, CMD_NODES = 1 << 2, CMD_LEAVE = 1 << 3 };

@@ -137,7 +137,9 @@ test_ifname_newline() { setup; reject 4 ADD "$pod" c1 $'eth\n0'; }
 test_ifname_dotdot() { setup; reject 4 ADD "$pod" c1 ..; }
 # libcni refuses every Unicode space (unicode.IsSpace), and so does the
 # kernel for U+00A0's second byte: it must be refused before any work.
-test_ifname_unicode_space() { setup; reject 4 ADD "$pod" c1 $'eth\u00a00'; }
+# U+00A0 is written as its UTF-8 bytes: bash's \u gives them only under a
+# UTF-8 locale, and the six characters "\u00a0" (a valid name) otherwise.
+test_ifname_unicode_space() { setup; reject 4 ADD "$pod" c1 $'eth\xc2\xa00'; }
 test_ifname_del_slash() { setup; reject 4 DEL "$pod" c0 eth/0; }
 test_container_id_slash() { setup; reject 4 ADD "$pod" a/b eth0; }
 test_container_id_dotdot() { setup; reject 4 ADD "$pod" .. eth0; }

@@ -146,6 +146,11 @@ test_install_replaces_a_running_binary() {
 	"$bin/rivet" 30 &
 	pid=$!
 	_register "kill $pid"
+	# Until the child has exec'd, the file is not yet running (seen under load).
+	for _ in $(seq 50); do
+		[ "$(readlink "/proc/$pid/exe")" = "$bin/rivet" ] && break
+		sleep 0.1
+	done
 	# Writing it in place is refused by the kernel: the failure an
 	# installer that copies in place would meet.
 	if cp "$RIVET" "$bin/rivet" 2>/dev/null; then
@@ -583,12 +588,12 @@ EOF
 test_cluster_daemonset_runs_rivetd_as_rivetd_expects() {
 	local help
 	help=$("$RIVETD" run --help) || fail "rivetd run --help"
-	RIVETD_HELP=$help "$PY" - "$CLUSTER_MANIFEST" "$INSTALL_CNI" "$ROOT/Makefile" <<'EOF' ||
+	RIVETD_HELP=$help "$PY" - "$CLUSTER_MANIFEST" "$INSTALL_CNI" "$ROOT/VERSION" <<'EOF' ||
 import os, re, sys, yaml
 
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
 script = open(sys.argv[2]).read()
-image = re.search(r"^IMAGE \?= (\S+)", open(sys.argv[3]).read(), re.M).group(1)
+image = "rivet:" + open(sys.argv[3]).read().strip()
 help = os.environ["RIVETD_HELP"]
 kinds = {d["kind"]: d for d in docs}
 errors = []
@@ -605,7 +610,7 @@ want({"operator": "Exists"} in pod.get("tolerations", []), "a toleration of ever
 vols = {v["name"]: v for v in pod["volumes"]}
 containers = {c["name"]: c for c in pod["initContainers"] + pod["containers"]}
 for c in containers.values():
-    want(c["image"] == image, c["name"] + ": image " + c["image"] + ", make image builds " + image)
+    want(c["image"] == image, c["name"] + ": image " + c["image"] + ", make image builds " + image + " (VERSION)")
     for m in c.get("volumeMounts", []):
         want(m["name"] in vols, c["name"] + ": mounts an undefined volume " + m["name"])
     for e in c.get("env", []):
@@ -994,6 +999,28 @@ test_admin_output_survives_hostile_file_content() {
 	assert_contains "$OUT" 'a"b\c?d?[31me?f'
 }
 
+# --- the version ----------------------------------------------------------------
+
+# One release, from the VERSION file, everywhere an operator or a package
+# manager reads it; the binary adds the commit it was built from.
+test_version_is_one_release_everywhere() {
+	local release commit out
+	release=$(cat "$ROOT/VERSION")
+	case "$release" in [0-9]*.[0-9]*.[0-9]*) ;; *) fail "VERSION holds '$release', not a release" ;; esac
+	assert_eq "$(sed -n 's/^\.TH .*"rivet \([^"]*\)".*/\1/p' "$ROOT/docs/rivet.8")" "$release" "docs/rivet.8's release"
+	assert_eq "$(cd "$ROOT" && dpkg-parsechangelog -S Version)" "$release-1" "debian/changelog's version"
+	out=$("$RIVET" --version)
+	if [ "$(cd "$ROOT" && git rev-parse --show-toplevel 2>/dev/null)" = "$(cd "$ROOT" && pwd -P)" ]; then
+		# A commit of this repository (not necessarily HEAD: a commit
+		# may land while the suites run), "-dirty" if the tree was.
+		commit=$(echo "$out" | sed -n "s/^rivet $release (\([0-9a-f]\{7,\}\)\(-dirty\)\{0,1\})\$/\1/p")
+		[ -n "$commit" ] || fail "rivet --version says '$out', want 'rivet $release (COMMIT)'"
+		(cd "$ROOT" && git cat-file -e "$commit^{commit}") || fail "rivet --version names $commit, no commit of this repository"
+	else
+		assert_eq "$out" "rivet $release" "rivet --version outside a git checkout"
+	fi
+}
+
 # --- the Debian package ------------------------------------------------------------
 
 # dpkg refuses to run while another dpkg or apt holds its lock (another
@@ -1012,12 +1039,16 @@ dpkg_retry() {
 }
 
 test_package_builds_installs_runs_and_removes() {
-	local dir deb lint out
+	local dir deb lint out release
 	mk_dir dir
 	# One round trip on the machine at a time (several checkouts may run
 	# their suites at once); the lock goes with this test's subshell.
-	exec 9>/run/lock/rivet-tests-package.lock
-	flock -w 900 9 || fail "another package round trip holds /run/lock/rivet-tests-package.lock"
+	# /run/lock is where a booted Debian keeps locks; a chroot or a
+	# container without an init may have no /run/lock, and /tmp serves.
+	local lockdir=/run/lock
+	[ -d "$lockdir" ] || lockdir=/tmp
+	exec 9>"$lockdir/rivet-tests-package.lock" || fail "cannot open $lockdir/rivet-tests-package.lock"
+	flock -w 900 9 || fail "another package round trip has held $lockdir/rivet-tests-package.lock for 15 minutes"
 	if dpkg-query -W -f='${Status}' rivet 2>/dev/null | grep -q "ok installed"; then
 		fail "a rivet package is already installed; refusing to replace it"
 	fi
@@ -1033,7 +1064,8 @@ test_package_builds_installs_runs_and_removes() {
 	(cd "$dir/src" && dpkg-buildpackage -us -uc -b) >"$dir/build.log" 2>&1 ||
 		fail "dpkg-buildpackage failed: $(tail -n 30 "$dir/build.log")"
 	deb=$(ls "$dir"/rivet_*_*.deb) || fail "no .deb built: $(ls "$dir")"
-	assert_eq "$(dpkg-deb -f "$deb" Package) $(dpkg-deb -f "$deb" Version)" "rivet 0.1.0-1" "package"
+	release=$(cat "$ROOT/VERSION")
+	assert_eq "$(dpkg-deb -f "$deb" Package) $(dpkg-deb -f "$deb" Version)" "rivet $release-1" "package"
 	dpkg-deb -c "$deb" >"$dir/contents"
 	grep -q " ./usr/sbin/rivet -> ../lib/cni/rivet\$" "$dir/contents" ||
 		fail "no link /usr/sbin/rivet to the plugin: $(cat "$dir/contents")"
@@ -1042,6 +1074,20 @@ test_package_builds_installs_runs_and_removes() {
 		./usr/share/doc/rivet/examples/install-cni.sh ./usr/share/doc/rivet/copyright; do
 		grep -q " $f\$" "$dir/contents" || fail "$f missing from the package: $(cat "$dir/contents")"
 	done
+
+	# The agent has a package of its own, which alone brings libcurl; it is
+	# looked into, not installed (the machine would then hold a rivetd).
+	local dmn
+	dmn=$(ls "$dir"/rivetd_*_*.deb) || fail "no rivetd .deb built: $(ls "$dir")"
+	assert_eq "$(dpkg-deb -f "$dmn" Version)" "$release-1" "rivetd's version"
+	assert_contains "$(dpkg-deb -f "$dmn" Depends)" "rivet (= $release-1)" "rivetd's dependency on the plugin"
+	assert_contains "$(dpkg-deb -f "$dmn" Depends)" "libcurl4" "rivetd's libraries"
+	assert_not_contains "$(dpkg-deb -f "$deb" Depends)" "libcurl" "the plugin's libraries"
+	dpkg-deb -c "$dmn" >"$dir/contents-rivetd"
+	for f in ./usr/sbin/rivetd ./usr/share/man/man8/rivetd.8.gz; do
+		grep -q " $f\$" "$dir/contents-rivetd" || fail "$f missing from rivetd's package: $(cat "$dir/contents-rivetd")"
+	done
+	grep -q "rivetd" "$dir/contents" && fail "the plugin's package holds rivetd: $(grep rivetd "$dir/contents")"
 
 	lint=$(cd "$dir" && lintian --fail-on error ./*.changes 2>&1)
 	[ $? = 0 ] || fail "lintian: $lint"
@@ -1057,9 +1103,11 @@ test_package_builds_installs_runs_and_removes() {
 	assert_json '.supportedVersions | index("1.1.0") != null' true
 	OUT=$(printf '{"cniVersion":"1.0.0"}' | CNI_COMMAND=VERSION /usr/lib/cni/rivet)
 	assert_json '.cniVersion' 1.0.0
-	assert_eq "$(/usr/lib/cni/rivet --version)" "rivet 0.1.0" "--version of the packaged binary"
+	# Built from a tree without .git, as a source package is: no commit.
+	assert_eq "$(/usr/lib/cni/rivet --version)" "rivet $release" "--version of the packaged binary"
 	out=$(/usr/lib/cni/rivet 2>&1 >/dev/null)
-	assert_contains "$out" "CNI rivet plugin 0.1.0"
+	assert_contains "$out" "CNI rivet plugin $release"
+	assert_contains "$(zcat /usr/share/man/man8/rivet.8.gz | grep '^\.TH')" "\"rivet $release\"" "the man page's release"
 	man -w rivet >/dev/null 2>&1 || [ -f /usr/share/man/man8/rivet.8.gz ] || fail "man page not installed"
 	dpkg -L rivet | grep -qx /usr/lib/cni/rivet || fail "dpkg does not own /usr/lib/cni/rivet"
 	# The man page's operator commands run as typed, from root's PATH.

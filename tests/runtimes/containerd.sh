@@ -25,7 +25,7 @@ ct() {
 # The tasks' cgroups are /<namespace>/<id> with the cgroupfs driver, so the
 # namespace is named after our cgroup parent, which teardown removes.
 ct_ready() {
-	local d pid image
+	local d image
 	rt_sandbox containerd
 	d=$(ct_dir)
 	[ -f "$d/containerd-ready" ] && return 0
@@ -50,9 +50,8 @@ ct_ready() {
 		[plugins."io.containerd.internal.v1.opt"]
 		  path = "$d/opt"
 	EOF
-	in_sandbox containerd containerd --config "$d/config.toml" </dev/null >"$d/containerd.log" 2>&1 &
-	pid=$!
-	echo "$pid" >"$d/containerd.pid"
+	rt_daemon containerd "$d/containerd.pid" "$d/containerd.log" containerd --config "$d/config.toml" ||
+		fail "cannot start containerd"
 	eventually 100 ct version || fail "containerd did not start: $(tail -n 5 "$d/containerd.log")"
 	image=$(rt_image) || fail "cannot build the busybox image"
 	ct images import "$image" >"$d/import.log" 2>&1 || fail "ctr images import: $(cat "$d/import.log")"
@@ -129,7 +128,11 @@ ct_attached_rm_run() { # VERSION
 		</dev/null >"$d/once.out" 2>&1 &
 	run=$!
 	_register "kill $run; ct task kill -s KILL $name"
-	eventually 100 ct_holds "$id" || fail "no reservation for $id while the task runs: $(cat "$d/once.out")"
+	# The reservation is made before the veth and the routes: wait for the
+	# whole ADD to have answered (the wrapper logs it then), not for it.
+	eventually 100 grep -q "^ADD $id .* exit=" "$d/cni-calls.log" ||
+		fail "no ADD for $id while the task runs: $(cat "$d/once.out")"
+	ct_holds "$id" || fail "no reservation for $id while the task runs: $(grep "^ADD $id " "$d/cni-calls.log")"
 	ip=$(ct_reserved "$id") ip6=$(ct_reserved "$id" v6)
 	assert_contains "$(in_sandbox containerd ip -o route show "$ip/32")" "dev rvt" "the node's route to the task"
 

@@ -7,9 +7,11 @@
 #
 #   rt_bin_dir DIR [LOG]   fill DIR as a CNI bin dir: rivet (or $RIVET) and
 #                          symlinks to Debian's plugins; with LOG, rivet is
-#                          wrapped to append "COMMAND ID NETNS" to LOG first
-#   rt_image               an OCI image archive of the machine's busybox
-#                          (built once)
+#                          wrapped to append "COMMAND ID NETNS exit=STATUS"
+#                          to LOG for each call
+#   rt_image [NAME [CMD]]  an OCI image archive of the machine's busybox
+#                          (built once per NAME), whose default command is
+#                          CMD (a JSON list; /bin/sh by default)
 #   rt_sandbox NAME        a private network + mount namespace (built once per
 #                          NAME, torn down at exit) in which a whole runtime
 #                          runs: its netns plays the node, /run, /var/lib,
@@ -19,6 +21,9 @@
 #                          they make, libcni's /var/lib/cni cache and ctr's
 #                          /etc/cni/net.d and /opt/cni/bin stay private.
 #   in_sandbox NAME CMD... run CMD inside it
+#   rt_daemon NAME PIDFILE LOG CMD...
+#                          start CMD inside it in the background, its own
+#                          pid (not a wrapper's) in PIDFILE, output to LOG
 #   known_bug TEXT         this test is expected to fail until a rivet bug
 #                          is fixed: its failure is listed, not counted; a
 #                          pass is counted as a failure (drop the marker)
@@ -64,9 +69,14 @@ rt_bin_dir() { # DIR [LOG]
 	mkdir -p "$d" || return 1
 	if [ -n "${2:-}" ]; then
 		cp "$RIVET" "$d/rivet.real"
-		# The runtime's own words, before rivet sees them.
-		printf '#!/bin/sh\nprintf "%%s %%s %%s\\n" "$CNI_COMMAND" "$CNI_CONTAINERID" "${CNI_NETNS:-<empty>}" >>%s\nexec %s/rivet.real "$@"\n' \
-			"$2" "$d" >"$d/rivet"
+		# The runtime's own words, as rivet saw them, and rivet's answer.
+		cat >"$d/rivet" <<-EOF
+			#!/bin/sh
+			"$d/rivet.real" "\$@"
+			rc=\$?
+			printf '%s %s %s exit=%s\\n' "\$CNI_COMMAND" "\$CNI_CONTAINERID" "\${CNI_NETNS:-<empty>}" \$rc >>"$2"
+			exit \$rc
+		EOF
 		chmod 755 "$d/rivet"
 	else
 		cp "$RIVET" "$d/rivet"
@@ -107,8 +117,10 @@ rt_reserved_by() { head -n1 "$1" 2>/dev/null | tr -d '\r'; }
 # is there instead, the libraries it needs go into the layer with it.
 RT_IMAGE_NAME=localhost/rivet-test:latest
 RT_BUSYBOX=${RT_BUSYBOX:-/bin/busybox}
-rt_image() {
-	local w=$RT_TMP/image out=$RT_TMP/image.tar a ld ls cd cs md ms
+rt_image() { # [NAME [CMD]]
+	local name=${1:-$RT_IMAGE_NAME} cmd=${2:-'["/bin/sh"]'} w out a ld ls cd cs md ms
+	w=$RT_TMP/image-${name//[^a-zA-Z0-9]/_}
+	out=$w.tar
 	[ -s "$out" ] && { echo "$out"; return 0; }
 	rm -rf "$w"
 	mkdir -p "$w/root/bin" "$w/root/etc" "$w/root/proc" "$w/root/sys" "$w/root/dev" \
@@ -130,14 +142,14 @@ rt_image() {
 		mv "$1" "$w/blobs/sha256/$d" && echo "$d $s"
 	}
 	read -r ld ls < <(_blob "$w/layer")
-	printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["/bin/sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
-		"$ld" >"$w/config"
+	printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":%s},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+		"$cmd" "$ld" >"$w/config"
 	read -r cd cs < <(_blob "$w/config")
 	printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
 		"$cd" "$cs" "$ld" "$ls" >"$w/manifest"
 	read -r md ms < <(_blob "$w/manifest")
 	printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"io.containerd.image.name":"%s","org.opencontainers.image.ref.name":"%s"}}]}' \
-		"$md" "$ms" "$RT_IMAGE_NAME" "$RT_IMAGE_NAME" >"$w/index.json"
+		"$md" "$ms" "$name" "$name" >"$w/index.json"
 	echo '{"imageLayoutVersion":"1.0.0"}' >"$w/oci-layout"
 	tar --owner=0 --group=0 -C "$w" -cf "$out.part" oci-layout index.json blobs || return 1
 	mv "$out.part" "$out" && rm -rf "$w" && echo "$out"
@@ -192,10 +204,26 @@ rt_sandbox() { # NAME
 	fail "cannot make sandbox $1: $(cat "$d/holder.log")"
 }
 
+# nsenter --mount alone would also move CMD to the root of the holder's mount
+# namespace, which is the machine's / even when the suite runs in a chroot;
+# --root keeps the holder's own root, and so the chroot. --wd takes the
+# holder's working directory (the checkout, where run.sh started it): the
+# caller's, kept by default, cannot be reached from inside the sandbox when
+# the suite runs in a chroot, and conmon refuses to start without one.
 in_sandbox() { # NAME CMD...
 	local d=$RT_TMP/sb/$1
 	shift
-	nsenter -t "$(cat "$d/pid")" --net --mount -- "$@"
+	nsenter -t "$(cat "$d/pid")" --net --mount --root --wd -- "$@"
+}
+
+# $! of a backgrounded function is a subshell's pid, not the daemon's: the
+# daemon writes its own pid before it becomes the daemon (exec).
+rt_daemon() { # NAME PIDFILE LOG CMD...
+	local name=$1 pidfile=$2 log=$3
+	shift 3
+	rm -f "$pidfile"
+	in_sandbox "$name" sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" </dev/null >>"$log" 2>&1 &
+	eventually 50 test -s "$pidfile"
 }
 
 # Processes to end when a sandbox goes: those in its mount namespace (the

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # Real runtimes drive rivet: libcni (through a small client of our own built
-# against Debian's libcni), podman 4.3 with its CNI backend, and containerd
-# 1.6 through `ctr run --cni` (go-cni, the library kubelet's CRI uses).
+# against Debian's libcni), podman 4.3 with its CNI backend, containerd 1.6
+# through `ctr run --cni` (go-cni, the library kubelet's CRI uses), and
+# containerd's CRI plugin itself, called as kubelet calls it (criclient/).
 # Nothing is mocked; nothing of the machine's is used or changed: podman and
 # containerd run in private network + mount namespaces with their own
 # configuration, storage and sockets (see lib.sh), and libcni runs in
@@ -22,7 +23,10 @@ export PATH="$PATH:/usr/sbin:/sbin"
 cd "$(dirname "$0")/../.." || exit 1
 
 RT_PACKAGES="golang-go golang-github-appc-cni-dev containernetworking-plugins podman runc
-	containerd iptables uidmap jq iproute2 iputils-ping util-linux"
+	containerd iptables uidmap jq iproute2 iputils-ping util-linux python3-grpcio python3-grpc-tools
+	python3-pkg-resources"
+# (python3-pkg-resources: grpc_tools' protoc imports it, and Debian 12's
+# python3-grpc-tools does not depend on it.)
 # busybox-static, unless busybox (which conflicts with it) is installed: the
 # image takes either (see rt_image), and swapping them on every run helps no one.
 [ -x /bin/busybox ] || RT_PACKAGES="$RT_PACKAGES busybox-static"
@@ -62,5 +66,6 @@ export RT_CNICLIENT
 . tests/runtimes/libcni.sh
 . tests/runtimes/podman.sh
 . tests/runtimes/containerd.sh
+. tests/runtimes/cri.sh
 
 rt_run_tests

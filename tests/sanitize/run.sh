@@ -25,8 +25,13 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:log_path=$LOGS/asan"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$LOGS/ubsan"
 export LSAN_OPTIONS="log_path=$LOGS/lsan"
 
+# LeakSanitizer checks for leaks as the process exits, stopping its threads
+# with ptrace; a process SIGKILLed in that instant (the chaos cases kill
+# ADDs at random moments) leaves the tracer's "Unable to get registers from
+# thread N": the check was cut short, which is not a finding about rivet.
 reports() { # the sanitizer reports written so far, or nothing
-	find "$LOGS" -type f -size +0 -exec cat {} + 2>/dev/null | head -n 40
+	find "$LOGS" -type f -size +0 -exec cat {} + 2>/dev/null |
+		grep -v '^==[0-9]*==Unable to get registers from thread [0-9]*\.$' | head -n 40
 }
 
 test_asan_build() {
