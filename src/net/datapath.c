@@ -500,6 +500,11 @@ int datapath_del(const char *host_if, const char *alias, struct rv_err *err)
 		if (alias && link.alias[0] && strcmp(link.alias, alias)) {
 			log_warn("leaving %s alone: it belongs to \"%s\", not to this attachment",
 				 host_if, link.alias);
+		} else if (!link.alias[0] && strcmp(link.kind, "veth")) {
+			/* As ADD judges it: without an alias only a veth can be
+			 * a leftover of ours. */
+			log_warn("leaving %s alone: it is a %s, not a veth of rivet's", host_if,
+				 link.kind[0] ? link.kind : "link of unknown kind");
 		} else {
 			link_del(&b, link.ifindex, host_if);
 			r = nlbatch_run(&b, err);
@@ -523,7 +528,7 @@ int datapath_del_unnamed(const char *host_if, int ifindex, struct rv_err *err)
 	nlbatch_init(&b, &nl, buf);
 	link_get(&b, ifindex, NULL, &link);
 	r = nlbatch_run(&b, err);
-	if (r == 0 && link.found && !link.alias[0] && !strcmp(link.name, host_if)) {
+	if (r == 0 && link.found && !link.alias[0] && !strcmp(link.name, host_if) && !strcmp(link.kind, "veth")) {
 		/* By index: a link made under the same name since is not it. */
 		link_del(&b, link.ifindex, host_if);
 		r = nlbatch_run(&b, err);

@@ -390,6 +390,11 @@ int datapath_list(const char *network,
 		if ((!alias || !*alias) && name && strlen(name) == 15 &&
 		    !strncmp(name, DP_HOST_PREFIX, strlen(DP_HOST_PREFIX)) &&
 		    strspn(name + 3, "0123456789abcdef") == 12) {
+			const char *kind = rtnl_link_get_type(l);
+
+			/* Only a veth can be a leftover of rivet's. */
+			if (!kind || strcmp(kind, "veth"))
+				continue;
 			r = fn(name, rtnl_link_get_ifindex(l), NULL, NULL, ctx);
 			continue;
 		}

@@ -388,6 +388,18 @@ test_foreign_interface_with_the_host_end_name_is_left_alone() {
 	cni GC "$host" "" "" "" "$(mk_conf foreign "$dir" 1.1.0 | jq -c '. + {"cni.dev/valid-attachments": []}')"
 	assert_rc 0
 	assert_eq "$(ip -n "$host" -d link show "$name"; ip -n "$other" -d link show peer0)" "$before" "the foreign veth after DEL and GC"
+
+	# A link of another kind with the name and no alias is no leftover of
+	# rivet's either: ADD refuses it, and neither DEL nor GC removes it.
+	ip -n "$host" link del "$name"
+	ip -n "$host" link add "$name" type bridge || fail "cannot make the foreign bridge"
+	before=$(ip -n "$host" -d link show "$name")
+	cni ADD "$host" "$pod" c1 eth0 "$conf"
+	assert_cni_error 106
+	cni DEL "$host" "$pod" c1 eth0 "$conf"; assert_rc 0
+	cni GC "$host" "" "" "" "$(mk_conf foreign "$dir" 1.1.0 | jq -c '. + {"cni.dev/valid-attachments": []}')"
+	assert_rc 0
+	assert_eq "$(ip -n "$host" -d link show "$name")" "$before" "the foreign bridge after ADD, DEL and GC"
 }
 
 
