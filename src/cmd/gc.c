@@ -156,7 +156,8 @@ int cmd_gc(const struct cni_env *env, struct netconf *conf, struct rv_err *err)
 		 * included) leaves the sets as they are. */
 		struct masq_spec ms = { 0 };
 		struct rv_err e3 = { 0 };
-		int fr = r;
+		/* Without ipMasq the refill needs nothing from the store. */
+		int fr = conf->ip_masq ? r : 0;
 
 		keep = calloc(conf->n_valid * ATTACH_MAX_ADDRS + 1, sizeof(*keep));
 		if (!keep)

@@ -154,11 +154,10 @@ static int one(const char *text, size_t len, int index, void *ctx)
 	r = cni_config_parse(text, len, &env, &conf, &err);
 	for (size_t i = 0; i < conf.warnings.n; i++)
 		fprintf(stderr, "rivet: %s warning: %s\n", where(v, index, w, sizeof(w)), conf.warnings.v[i]);
+	/* attach_init refuses what ADD refuses before it reserves anything:
+	 * too many range sets or IPAM routes, bad ranges. */
 	if (r == 0)
 		r = attach_init(&a, &env, &conf, &err);
-	if (r == 0 && !a.delegated && conf.ipam.n_routes > ATTACH_MAX_ROUTES)
-		r = err_set(&err, CNI_ERR_CONFIG, E2BIG, "ipam gives %zu routes; rivet supports up to %d",
-			    conf.ipam.n_routes, ATTACH_MAX_ROUTES);
 	if (r == 0 && v->cluster)
 		r = check_cluster(&conf, &err);
 	if (r < 0)
