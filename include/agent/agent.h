@@ -51,6 +51,8 @@ struct agent_opts {
 	unsigned mtu;			/* 0: the uplink's, less the VXLAN overhead when needed */
 	const char *chain[AGENT_MAX_CHAIN];	/* plugins to chain after rivet */
 	size_t n_chain;
+	const char *cni_log_file;	/* the plugin's logFile, NULL: none */
+	const char *cni_log_level;	/* the plugin's logLevel, NULL: its default */
 };
 
 #define AGENT_DEFAULT_SUBNET_TTL 86400

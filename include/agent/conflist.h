@@ -35,6 +35,8 @@ struct conflist_spec {
 	unsigned mtu;			/* 0: rivet's default (the default route's device) */
 	const char *const *chain;	/* plugin types to run after rivet ("portmap", "bandwidth") */
 	size_t n_chain;
+	const char *log_file;		/* rivet's logFile, NULL: none */
+	const char *log_level;		/* rivet's logLevel, NULL: rivet's default */
 };
 
 /* Is @type a plugin rivetd knows how to chain (and with which capability)? */

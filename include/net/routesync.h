@@ -27,7 +27,10 @@
 
 #define RS_VXLAN_DEV "rivet.vxlan"
 #define RS_DEFAULT_PROTOCOL 92
-#define RS_VXLAN_OVERHEAD 50	/* outer IPv4 + UDP + VXLAN + inner Ethernet */
+/* What VXLAN adds to a frame: the outer IPv4 (IPv6) header, UDP, VXLAN and
+ * the inner Ethernet header. */
+#define RS_VXLAN_OVERHEAD4 50
+#define RS_VXLAN_OVERHEAD6 70
 
 /* A route to a peer's pod range. */
 struct rs_route {

@@ -231,6 +231,15 @@ static struct rv_ip direct_gw(const struct node_rec *p, int family)
 	return (struct rv_ip){ 0 };
 }
 
+/* The VXLAN device's MTU: the uplink's, less what the encapsulation adds
+ * over this node's underlay (IPv4 or IPv6). */
+static unsigned vxlan_mtu(const struct agent *a)
+{
+	unsigned overhead = a->self.ip.family == AF_INET6 ? RS_VXLAN_OVERHEAD6 : RS_VXLAN_OVERHEAD4;
+
+	return a->uplink.mtu > overhead + 68 ? a->uplink.mtu - overhead : 68;
+}
+
 static unsigned conflist_mtu(const struct agent *a)
 {
 	if (a->o->mtu)
@@ -238,7 +247,7 @@ static unsigned conflist_mtu(const struct agent *a)
 	/* With auto, a node cannot know whether a future peer will be reached
 	 * over VXLAN, so its pods always leave room for the encapsulation. */
 	if (a->alloc.conf.backend != BACKEND_DIRECT)
-		return a->uplink.mtu > RS_VXLAN_OVERHEAD + 68 ? a->uplink.mtu - RS_VXLAN_OVERHEAD : 68;
+		return vxlan_mtu(a);
 	return a->uplink.mtu;
 }
 
@@ -248,6 +257,7 @@ static void write_conflist(struct agent *a)
 		.network = a->o->network, .ranges = a->alloc.ranges, .n_ranges = a->alloc.n,
 		.data_dir = a->o->ipam_data_dir, .ip_masq = a->o->ip_masq, .keep = a->keep,
 		.n_keep = a->n_keep, .mtu = conflist_mtu(a), .chain = a->o->chain, .n_chain = a->o->n_chain,
+		.log_file = a->o->cni_log_file, .log_level = a->o->cni_log_level,
 	};
 	struct rv_err err = { 0 };
 	bool changed;
@@ -319,7 +329,7 @@ static void reconcile(struct agent *a)
 		w.vx = (struct rs_vxlan){
 			.enabled = true, .vni = a->alloc.conf.vni, .port = a->alloc.conf.port,
 			.local = a->self.ip, .link = a->uplink.ifindex,
-			.mtu = a->uplink.mtu > RS_VXLAN_OVERHEAD + 68 ? a->uplink.mtu - RS_VXLAN_OVERHEAD : 68,
+			.mtu = vxlan_mtu(a),
 		};
 		memcpy(w.vx.mac, a->self.vtep_mac, 6);
 		for (size_t i = 0; i < a->alloc.n; i++)

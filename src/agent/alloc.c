@@ -76,6 +76,8 @@ static int write_state(const char *dir, const struct alloc *a, struct rv_err *er
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return err_set(err, CNI_ERR_IO, errno, "cannot write %s: %s", tmp, strerror(errno));
+	/* A short write to a full disk sets no errno: say EIO. */
+	errno = 0;
 	r = write(fd, text, len) == (ssize_t)len && fsync(fd) == 0 ? 0 : -(errno ? errno : EIO);
 	if (close(fd) < 0 && !r)
 		r = -errno;

@@ -59,6 +59,10 @@ static cJSON *rivet_plugin(const struct conflist_spec *s)
 		keep = cJSON_AddArrayToObject(p, "ipMasqExclude");
 		ok = keep && add_prefixes(keep, s->keep, s->n_keep);
 	}
+	if (ok && s->log_file)
+		ok = cJSON_AddStringToObject(p, "logFile", s->log_file) != NULL;
+	if (ok && s->log_level)
+		ok = cJSON_AddStringToObject(p, "logLevel", s->log_level) != NULL;
 	ipam = ok ? cJSON_AddObjectToObject(p, "ipam") : NULL;
 	ok = ipam && cJSON_AddStringToObject(ipam, "type", "host-local");
 	ranges = ok ? cJSON_AddArrayToObject(ipam, "ranges") : NULL;
@@ -145,6 +149,7 @@ int conflist_write(const char *dir, const struct conflist_spec *s, bool *changed
 	char path[4096], tmp[4096];
 	char *text = conflist_render(s);
 	size_t len, off = 0;
+	bool made = false;
 	int fd = -1, r;
 
 	*changed = false;
@@ -170,6 +175,7 @@ int conflist_write(const char *dir, const struct conflist_spec *s, bool *changed
 		r = err_set(err, CNI_ERR_IO, errno, "cannot write %s: %s", tmp, strerror(errno));
 		goto out;
 	}
+	made = true;
 	len = strlen(text);
 	while (off < len) {
 		ssize_t n = write(fd, text + off, len - off);
@@ -185,12 +191,14 @@ int conflist_write(const char *dir, const struct conflist_spec *s, bool *changed
 	}
 	/* Renamed only once its bytes are on disk: after a power loss the
 	 * runtime finds the old conflist or the new one, never an empty file. */
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		fd = -1;
-		r = err_set(err, CNI_ERR_IO, errno, "cannot write %s: %s", tmp, strerror(errno));
+	r = fsync(fd) < 0 ? -errno : 0;
+	if (close(fd) < 0 && !r)
+		r = -errno;
+	fd = -1;
+	if (r < 0) {
+		r = err_set(err, CNI_ERR_IO, -r, "cannot write %s: %s", tmp, strerror(-r));
 		goto out;
 	}
-	fd = -1;
 	if (rename(tmp, path) < 0) {
 		r = err_set(err, CNI_ERR_IO, errno, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
 		goto out;
@@ -200,7 +208,7 @@ int conflist_write(const char *dir, const struct conflist_spec *s, bool *changed
 out:
 	if (fd >= 0)
 		close(fd);
-	if (r < 0)
+	if (r < 0 && made)
 		unlink(tmp);
 	free(text);
 	return r;

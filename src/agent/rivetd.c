@@ -47,7 +47,7 @@ enum flag_id {
 	F_ENDPOINTS, F_PREFIX, F_CAFILE, F_CERTFILE, F_KEYFILE, F_TIMEOUT, F_LOG_LEVEL,
 	F_CLUSTER_CIDR, F_NODE_PREFIX, F_BACKEND, F_VNI, F_PORT, F_FORCE,
 	F_NODE_NAME, F_NODE_IP, F_CONF_DIR, F_DATA_DIR, F_STATE_DIR, F_TTL, F_PROTOCOL, F_NETWORK,
-	F_IPMASQ, F_EXCLUDE, F_MTU, F_CHAIN,
+	F_IPMASQ, F_EXCLUDE, F_MTU, F_CHAIN, F_CNI_LOG_FILE, F_CNI_LOG_LEVEL,
 	F_JSON,
 	F_COUNT
 };
@@ -92,8 +92,12 @@ static const struct flag flags[F_COUNT] = {
 	[F_IPMASQ] = { "ipmasq", "true|false", CMD_RUN, "true", "masquerade what pods send outside the cluster" },
 	[F_EXCLUDE] = { "ipmasq-exclude", "CIDRS", CMD_RUN, NULL,
 			"more destinations that keep the pod's address (the service CIDR)" },
-	[F_MTU] = { "mtu", "BYTES", CMD_RUN, NULL, "the pods' MTU (default: the uplink's, less 50 for VXLAN)" },
+	[F_MTU] = { "mtu", "BYTES", CMD_RUN, NULL, "the pods' MTU (default: the uplink's, less VXLAN's 50, or 70 over IPv6)" },
 	[F_CHAIN] = { "cni-chain", "PLUGINS", CMD_RUN, NULL, "plugins to run after rivet: portmap, bandwidth" },
+	[F_CNI_LOG_FILE] = { "cni-log-file", "FILE", CMD_RUN, NULL,
+			     "the plugin's log file, on the host (its logFile); default none" },
+	[F_CNI_LOG_LEVEL] = { "cni-log-level", "LEVEL", CMD_RUN, NULL,
+			      "the plugin's log level (its logLevel): error, warn, info, debug" },
 	[F_JSON] = { "json", NULL, CMD_NODES, NULL, "print JSON" },
 };
 
@@ -328,6 +332,7 @@ int main(int argc, char **argv)
 		};
 		char host[HOST_NAME_MAX + 1];
 		unsigned long ttl = 0, proto = 0, mtu = 0;
+		enum log_level cni_level;
 
 		if (!o.node_name) {
 			if (gethostname(host, sizeof(host)) < 0) {
@@ -347,6 +352,12 @@ int main(int argc, char **argv)
 			return bad(c, "--ipmasq '%s' must be true or false", val[F_IPMASQ]);
 		if ((r = parse_node_ip(c, &o)) || (r = parse_exclude(c, &o)) || (r = parse_chain(c, &o)))
 			return r;
+		if (val[F_CNI_LOG_FILE] && (val[F_CNI_LOG_FILE][0] != '/' || strpbrk(val[F_CNI_LOG_FILE], "\"\\")))
+			return bad(c, "--cni-log-file '%s' must be an absolute path", val[F_CNI_LOG_FILE]);
+		if (val[F_CNI_LOG_LEVEL] && log_level_parse(val[F_CNI_LOG_LEVEL], &cni_level) < 0)
+			return bad(c, "--cni-log-level '%s' must be error, warn, info or debug", val[F_CNI_LOG_LEVEL]);
+		o.cni_log_file = val[F_CNI_LOG_FILE];
+		o.cni_log_level = val[F_CNI_LOG_LEVEL];
 		if (!cni_valid_network_name(o.network))
 			return bad(c, "--network-name '%s' is not a CNI network name (letters, digits, '_', '.', '-')",
 				   o.network);

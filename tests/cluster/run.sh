@@ -41,7 +41,8 @@ four_nodes() {
 	done
 }
 
-# Every pod reaches every other, seen with its own address, over $1 (4, 6).
+# Every pod pings every other, and reaches its server seen with its own
+# address, over $1 (4, 6).
 all_pairs_see_their_source() {
 	local fam=$1 a b got
 	for a in pn1 pn2 pn3 pn4; do
@@ -50,6 +51,8 @@ all_pairs_see_their_source() {
 	for a in pn1 pn2 pn3 pn4; do
 		for b in pn1 pn2 pn3 pn4; do
 			[ "$a" = "$b" ] && continue
+			ip netns exec "$(cl_pod_ns "$a")" ping -"$fam" -c1 -W2 "$(cl_pod_ip "$b" "$fam")" >/dev/null ||
+				fail "$a cannot ping $b over IPv$fam"
 			got=$(cl_whoami "$a" "$(cl_pod_ip "$b" "$fam")")
 			assert_eq "$got" "$(cl_pod_ip "$a" "$fam")" "the source $b saw from $a (IPv$fam)"
 		done
@@ -57,6 +60,7 @@ all_pairs_see_their_source() {
 }
 
 test_every_pod_reaches_every_pod_with_its_own_address() {
+	local out
 	four_nodes
 	all_pairs_see_their_source 4
 	all_pairs_see_their_source 6
@@ -76,6 +80,9 @@ test_every_pod_reaches_every_pod_with_its_own_address() {
 	assert_eq "$(jq -c '.plugins[0].ipMasqExclude' "$(cl_conflist n1)")" '["198.18.0.0/16","fd5a:7e57:100::/48"]' \
 		"the masquerade exclusions"
 	assert_eq "$(jq -r '.plugins[0].ipam.dataDir' "$(cl_conflist n1)")" "$CL_DIR/n1/ipam" "the IPAM dataDir"
+	# What the podcidr DaemonSet's installer asks of its conflists, rivetd's
+	# meet too.
+	out=$("$RIVET" validate --cluster "$(cl_conflist n1)" 2>&1) || fail "rivet validate --cluster: $out"
 }
 
 test_nodes_lists_every_node() {
@@ -97,13 +104,18 @@ test_no_conflist_until_the_node_has_its_range() {
 	cl_router
 	cl_etcd
 	cl_node n1 1 1
-	cl_agent n1
+	cl_agent n1 --cni-log-file "$CL_DIR/n1/cni.log" --cni-log-level debug
 	sleep 1.5
 	cl_has_conflist n1 && fail "a conflist before the cluster was initialised"
 	assert_contains "$(cat "$CL_DIR/n1/rivetd.log")" "rivetd init"
 	cl_init
 	cl_wait 5 cl_has_conflist n1
 	assert_eq "$(cl_range n1)" 198.18.0.0/24 "n1's range"
+	# The plugin logs where the agent's flags say.
+	assert_eq "$(jq -r '.plugins[0].logFile + " " + .plugins[0].logLevel' "$(cl_conflist n1)")" \
+		"$CL_DIR/n1/cni.log debug" "the plugin's log settings"
+	cl_pod pn1 n1
+	assert_contains "$(cat "$CL_DIR/n1/cni.log")" "debug ADD pn1/eth0"
 }
 
 test_a_joining_node_is_routed_by_every_other_within_2s() {
@@ -380,7 +392,8 @@ test_run_refuses_bad_flags_before_touching_anything() {
 	local out flags f
 	mapfile -t flags < <(cl_etcd_flags)
 	for f in "--ipmasq-exclude 10.96.0.0/33" "--ipmasq-exclude 10.96.0.1" "--cni-chain portmap,flannel" \
-		"--node-ip 198.19.1.300" "--subnet-ttl 0" "--route-protocol 300" "--ipmasq maybe"; do
+		"--node-ip 198.19.1.300" "--subnet-ttl 0" "--route-protocol 300" "--ipmasq maybe" \
+		"--cni-log-file rivet.log" "--cni-log-level loud"; do
 		# shellcheck disable=SC2086 # the flag and its value
 		out=$(ip netns exec "$(cl_ns n1)" timeout 5 "$RIVETD" run "${flags[@]}" --node-name n1 \
 			--cni-conf-dir "$CL_DIR/n1/net.d" --state-dir "$CL_DIR/n1/state" $f 2>&1)

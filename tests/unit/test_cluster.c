@@ -298,6 +298,14 @@ static void test_conflist_content(void **state)
 	text = conflist_render(&s);
 	assert_not_contains(text, "ipMasqExclude");
 	assert_not_contains(text, "\"mtu\"");
+	assert_not_contains(text, "logFile");
+	assert_not_contains(text, "logLevel");
+	free(text);
+	s.log_file = "/var/log/rivet/rivet.log";
+	s.log_level = "debug";
+	text = conflist_render(&s);
+	assert_contains(text, "\"logFile\":\t\"/var/log/rivet/rivet.log\"");
+	assert_contains(text, "\"logLevel\":\t\"debug\"");
 	free(text);
 }
 
