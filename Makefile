@@ -162,9 +162,11 @@ $(BUILD)/tests/test_cluster: tests/unit/test_cluster.c $(BUILD)/obj/src/agent/cl
 	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/obj/src/agent/cluster.o \
 		$(BUILD)/obj/src/agent/conflist.o $(BUILD)/librivet.a $(LDFLAGS) $(PKG_LIBS) -lcmocka
 
+# Linked dynamically even with STATIC=1: Debian ships no static libcurl, nor
+# static archives of the libraries its build needs.
 $(BUILD)/rivetd: $(AGENT_OBJ) $(BUILD)/librivet.a
 	@echo "  LD      $@"
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(AGENT_OBJ) $(BUILD)/librivet.a $(AGENT_LIBS) -lm
+	$(Q)$(CC) $(filter-out -static,$(LDFLAGS)) -o $@ $(AGENT_OBJ) $(BUILD)/librivet.a $(AGENT_LIBS) -lm
 
 # The etcd client's test needs a live etcd (tests/etcd/run.sh starts one),
 # so it is not among the unit tests.

@@ -1,9 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 #
-# Installs rivet on a node from a DaemonSet pod (conf/daemonset.yaml), the
-# way Calico's install-cni and flannel's install-conf do: the binary goes
-# into the host's CNI bin dir and the conflist into the host's CNI conf dir,
+# Installs rivet on a node from a DaemonSet pod (conf/daemonset.yaml,
+# conf/daemonset-podcidr.yaml), the way Calico's install-cni and flannel's
+# install-conf do: the binary goes into the host's CNI bin dir and, unless
+# rivetd writes it (cluster mode: RIVET_WRITE_CONFLIST=false), the conflist
+# into the host's CNI conf dir,
 # each written to a temporary file in the destination directory and then
 # renamed over the old one. rename(2) is atomic, so a runtime executing the
 # binary never meets a half-written file ("text file busy", or a torn
@@ -39,9 +41,11 @@
 #                       Node from the API server, with the pod's service
 #                       account (needs "get" on nodes; curl or wget)
 #   RIVET_MTU           the pods' MTU [unset: rivet takes the default route's]
-#   RIVET_LOG_LEVEL     error, warn, info or debug [info]
+#   RIVET_LOG_LEVEL     error, warn, info or debug [unset: rivet's own default,
+#                       info with a log file, warn without]
 #   RIVET_LOG_FILE      the log file on the host [/var/log/rivet/rivet.log];
-#                       set but empty: no file (warnings go to the runtime)
+#                       set but empty: no file (the lines of RIVET_LOG_LEVEL,
+#                       warnings and errors unless set, go to the runtime)
 #   RIVET_IPMASQ        masquerade traffic leaving the pod ranges: true/false [true]
 #   RIVET_IPMASQ_EXCLUDE  destinations not to masquerade, comma or space
 #                       separated: the cluster's pod CIDR (one per family;
@@ -63,7 +67,7 @@ RIVET_CONF_NAME=${RIVET_CONF_NAME:-10-rivet.conflist}
 RIVET_NETWORK_NAME=${RIVET_NETWORK_NAME:-rivet}
 RIVET_CNI_VERSION=${RIVET_CNI_VERSION:-1.0.0}
 RIVET_MTU=${RIVET_MTU:-}
-RIVET_LOG_LEVEL=${RIVET_LOG_LEVEL:-info}
+RIVET_LOG_LEVEL=${RIVET_LOG_LEVEL:-}
 RIVET_LOG_FILE=${RIVET_LOG_FILE-/var/log/rivet/rivet.log}
 RIVET_IPMASQ=${RIVET_IPMASQ:-true}
 RIVET_IPMASQ_EXCLUDE=${RIVET_IPMASQ_EXCLUDE:-}
@@ -220,7 +224,7 @@ render() {
 	fi ;;
 	esac
 	case "$RIVET_LOG_LEVEL" in
-	error | warn | info | debug) ;;
+	"" | error | warn | info | debug) ;;
 	*) die "RIVET_LOG_LEVEL '$RIVET_LOG_LEVEL' must be error, warn, info or debug" ;;
 	esac
 	case "$RIVET_LOG_FILE" in
@@ -271,8 +275,10 @@ EOF
 	# shellcheck disable=SC2086 # one CIDR per word
 	[ -n "$exclude" ] && echo "      \"ipMasqExclude\": $(json_list $exclude),"
 	[ -n "$RIVET_LOG_FILE" ] && echo "      \"logFile\": \"$RIVET_LOG_FILE\","
+	# Unset, rivet logs info to a file and warnings to the runtime's
+	# journal, where an info line per call would only be noise.
+	[ -n "$RIVET_LOG_LEVEL" ] && echo "      \"logLevel\": \"$RIVET_LOG_LEVEL\","
 	cat <<EOF
-      "logLevel": "$RIVET_LOG_LEVEL",
       "ipam": {
         "type": "host-local",
         "ranges": [$ranges],

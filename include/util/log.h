@@ -5,9 +5,12 @@
  *
  * Lines go to the file named by the config's logFile (opened on the first
  * line at or above the threshold, so a quiet run costs nothing), or, with no
- * file, to stderr, which the runtime keeps in its journal. Never stdout. Each line carries the time, level, command,
- * container ID and ifname. The file is bounded: past logMaxSize it is renamed
- * to "<file>.1" (one generation kept) and a new one started.
+ * file, to stderr, which the runtime keeps in its journal (a daemon's, such
+ * as rivetd's, in its supervisor's). Never stdout. Each line carries the
+ * time, level and command, and the container ID and ifname of a CNI call
+ * that has them (a daemon's lines carry its name and pid instead). The file
+ * is bounded: past logMaxSize it is renamed to "<file>.1" (one generation
+ * kept) and a new one started.
  */
 #ifndef RIVET_UTIL_LOG_H
 #define RIVET_UTIL_LOG_H

@@ -9,8 +9,9 @@
  * needed, and it is what a dead pod loses first (deleting a netns deletes
  * the veth). A reservation file that names no container (empty: a crash
  * during host-local's create-then-write, or a power loss) is "unreadable":
- * no pod can be alive behind it, so repair releases it whatever its age. The store is read and changed only through ipam/store.h, so
- * files written by the reference host-local are read exactly as rivet's
+ * no pod can be alive behind it, so repair releases it whatever its age.
+ * The store is read and changed only through ipam/store.h, so files
+ * written by the reference host-local are read exactly as rivet's
  * own. This file owns the argv parsing and the table these commands print,
  * and hands plain rows to cni/report.h for --json; it writes stdout itself
  * (these are a person's commands, not a runtime's: main.c prints nothing
