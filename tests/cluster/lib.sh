@@ -78,7 +78,9 @@ cl_router() {
 		ip -n "$CL_ROUTER" addr add "198.19.$l2.254/24" dev "br$l2"
 		ip -n "$CL_ROUTER" addr add "fd5a:7e57:ff0$l2::fe/64" dev "br$l2" nodad
 	done
-	ip netns exec "$CL_ROUTER" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	# Through /proc/sys, the router's own (a minimal Debian has no sysctl(8)).
+	ip netns exec "$CL_ROUTER" sh -c 'echo 1 >/proc/sys/net/ipv4/ip_forward &&
+		echo 1 >/proc/sys/net/ipv6/conf/all/forwarding' || fail "cannot make the router forward"
 }
 
 # _cl_wire NETNS L2 ADDR4 ADDR6: a veth from NETNS's eth0 to the router,

@@ -714,14 +714,17 @@ seen() { world_saw "$@"; }
 spoofing_is_dropped() { # CONF all2|off
 	local host outside a b c conf=$1 fake fam n h
 	mk_node host outside ; mk_pod a ; mk_pod b ; mk_pod c
-	ip netns exec "$host" sysctl -qw net.ipv4.conf.all.rp_filter="$([ "$2" = off ] && echo 0 || echo 2)" ||
+	# Through /proc/sys, which `ip netns exec` shows for the node's netns:
+	# a minimal Debian has no sysctl(8).
+	ip netns exec "$host" sh -c "echo $([ "$2" = off ] && echo 0 || echo 2) >/proc/sys/net/ipv4/conf/all/rp_filter" ||
 		fail "cannot set rp_filter in the node"
 	add_pod "$host" "$a" ca "$conf"
 	add_pod "$host" "$b" cb "$conf"
 	add_pod "$host" "$c" cc "$conf"
 	if [ "$2" = off ]; then
 		for h in $(host_ends "$host"); do
-			ip netns exec "$host" sysctl -qw "net.ipv4.conf.$h.rp_filter=0" || fail "cannot set rp_filter of $h"
+			ip netns exec "$host" sh -c "echo 0 >/proc/sys/net/ipv4/conf/$h/rp_filter" ||
+				fail "cannot set rp_filter of $h"
 		done
 	fi
 	probe_sources "$b"

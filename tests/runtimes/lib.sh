@@ -295,7 +295,7 @@ rt_machine_state() {
 	echo "== links"; ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^(rvt|bwp|veth|cni)' || true
 	echo "== routes"; ip -4 route show table all | grep -v '^local\|^broadcast'
 	echo "== routes6"; ip -6 route show table main | grep -v expires
-	echo "== sysctls"; sysctl -n net.ipv4.ip_forward net.ipv6.conf.all.forwarding 2>&1
+	echo "== sysctls"; cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding 2>&1
 	echo "== nat"; iptables-save -t nat 2>/dev/null | grep -c -- '-A' || true
 	echo "== paths"
 	local p
