@@ -210,6 +210,43 @@ static ssize_t recv_bounded(struct txn *t, void *buf, size_t len)
 	return n < 0 ? -errno : n;
 }
 
+/* Send the request @nlh and hand each reply to it (by sequence number) to
+ * @each, which returns 1 for more, 0 when the answer is complete, or
+ * -errno; ask() returns what ends it. The buffer holds a dump's batch of
+ * messages (the kernel fills up to 16 kB). */
+static int ask(struct txn *t, const struct nlmsghdr *nlh,
+	       int (*each)(const struct nlmsghdr *m, void *data), void *data)
+{
+	char buf[16384] __attribute__((aligned(8)));
+	uint32_t seq = nlh->nlmsg_seq;
+
+	if (mnl_socket_sendto(t->nl.sock, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n = recv_bounded(t, buf, sizeof(buf));
+		const struct nlmsghdr *m = (const struct nlmsghdr *)buf;
+		int left = (int)n;
+
+		if (n < 0)
+			return (int)n;
+		for (; mnl_nlmsg_ok(m, left); m = mnl_nlmsg_next(m, &left)) {
+			int r;
+
+			if (m->nlmsg_seq != seq)
+				continue;	/* a late answer to an earlier request */
+			r = each(m, data);
+			if (r <= 0)
+				return r;
+		}
+	}
+}
+
+/* The errno of an NLMSG_ERROR message; 0 for an acknowledgement. */
+static int reply_error(const struct nlmsghdr *m)
+{
+	return ((const struct nlmsgerr *)mnl_nlmsg_get_payload(m))->error;
+}
+
 static void set_name(char *buf, size_t len, const char *network, const char *what, int family)
 {
 	snprintf(buf, len, "%s-%s%d", network, what, family == AF_INET ? 4 : 6);
@@ -452,13 +489,29 @@ out:
 	return r;
 }
 
+struct comment_buf {
+	char *out;
+	size_t len;
+};
+
+static int state_reply(const struct nlmsghdr *m, void *data)
+{
+	struct comment_buf *c = data;
+
+	if (m->nlmsg_type == NLMSG_ERROR)
+		return reply_error(m) ? reply_error(m) : -ENOENT;
+	if (NFNL_MSG_TYPE(m->nlmsg_type) == NFT_MSG_NEWSETELEM)
+		return read_comment(m, c->out, c->len);
+	return 1;
+}
+
 /* Look the network's state element up: 0 with its comment in @out,
  * -ENOENT when it (or the set, or the table) does not exist, or -errno. */
 static int read_state(struct txn *t, const char *network, char *out, size_t len)
 {
 	struct nftnl_set *s = set_named(SET_STATE);
-	uint32_t key = state_key(network), seq;
-	char buf[4096] __attribute__((aligned(8)));
+	struct comment_buf c = { out, len };
+	uint32_t key = state_key(network);
 	struct nlmsghdr *nlh;
 
 	if (!s || put_elem(s, &key, sizeof(key), 0) < 0) {
@@ -466,32 +519,11 @@ static int read_state(struct txn *t, const char *network, char *out, size_t len)
 			nftnl_set_free(s);
 		return -ENOMEM;
 	}
-	seq = t->nl.seq++;
 	/* No NLM_F_ACK: the answer is the element, or an error. */
-	nlh = nftnl_nlmsg_build_hdr(t->buf, NFT_MSG_GETSETELEM, NFPROTO_INET, 0, seq);
+	nlh = nftnl_nlmsg_build_hdr(t->buf, NFT_MSG_GETSETELEM, NFPROTO_INET, 0, t->nl.seq++);
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
-	if (mnl_socket_sendto(t->nl.sock, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	for (;;) {
-		ssize_t n = recv_bounded(t, buf, sizeof(buf));
-		const struct nlmsghdr *m = (const struct nlmsghdr *)buf;
-		int left = (int)n;
-
-		if (n < 0)
-			return (int)n;
-		for (; mnl_nlmsg_ok(m, left); m = mnl_nlmsg_next(m, &left)) {
-			if (m->nlmsg_seq != seq)
-				continue;
-			if (m->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = mnl_nlmsg_get_payload(m);
-
-				return e->error ? e->error : -ENOENT;
-			}
-			if (NFNL_MSG_TYPE(m->nlmsg_type) == NFT_MSG_NEWSETELEM)
-				return read_comment(m, out, len);
-		}
-	}
+	return ask(t, nlh, state_reply, &c);
 }
 
 /* --- rules ------------------------------------------------------------------ */
@@ -795,56 +827,49 @@ static bool names_network_set(struct nftnl_rule *r, const char *network)
 	return mine;
 }
 
+struct legacy_read {
+	const char *network;
+	struct legacy *lg;
+};
+
+static int legacy_reply(const struct nlmsghdr *m, void *data)
+{
+	struct legacy_read *q = data;
+	struct nftnl_rule *r;
+
+	if (m->nlmsg_type == NLMSG_DONE)
+		return 0;
+	if (m->nlmsg_type == NLMSG_ERROR)
+		return reply_error(m) == -ENOENT ? 0 : reply_error(m);
+	if (NFNL_MSG_TYPE(m->nlmsg_type) != NFT_MSG_NEWRULE || !(r = nftnl_rule_alloc()))
+		return 1;
+	q->lg->chain = true;
+	if (nftnl_rule_nlmsg_parse(m, r) == 0) {
+		if (names_network_set(r, q->network) && q->lg->n < LEGACY_MAX)
+			q->lg->handle[q->lg->n++] = nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE);
+		else
+			q->lg->others++;
+	}
+	nftnl_rule_free(r);
+	return 1;
+}
+
 /* Read the legacy chain's rules. A missing chain (or table) is no error. */
 static int read_legacy(struct txn *t, const char *network, struct legacy *lg)
 {
 	struct nftnl_rule *req = nftnl_rule_alloc();
-	char buf[16384] __attribute__((aligned(8)));
+	struct legacy_read q = { network, lg };
 	struct nlmsghdr *nlh;
-	uint32_t seq;
 
 	memset(lg, 0, sizeof(*lg));
 	if (!req)
 		return -ENOMEM;
 	nftnl_rule_set_str(req, NFTNL_RULE_TABLE, MASQ_TABLE);
 	nftnl_rule_set_str(req, NFTNL_RULE_CHAIN, LEGACY_CHAIN);
-	seq = t->nl.seq++;
-	nlh = nftnl_nlmsg_build_hdr(t->buf, NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP, seq);
+	nlh = nftnl_nlmsg_build_hdr(t->buf, NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP, t->nl.seq++);
 	nftnl_rule_nlmsg_build_payload(nlh, req);
 	nftnl_rule_free(req);
-	if (mnl_socket_sendto(t->nl.sock, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	for (;;) {
-		ssize_t n = recv_bounded(t, buf, sizeof(buf));
-		const struct nlmsghdr *m = (const struct nlmsghdr *)buf;
-		int left = (int)n;
-
-		if (n < 0)
-			return (int)n;
-		for (; mnl_nlmsg_ok(m, left); m = mnl_nlmsg_next(m, &left)) {
-			struct nftnl_rule *r;
-
-			if (m->nlmsg_seq != seq)
-				continue;
-			if (m->nlmsg_type == NLMSG_DONE)
-				return 0;
-			if (m->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = mnl_nlmsg_get_payload(m);
-
-				return e->error == -ENOENT ? 0 : e->error;
-			}
-			if (NFNL_MSG_TYPE(m->nlmsg_type) != NFT_MSG_NEWRULE || !(r = nftnl_rule_alloc()))
-				continue;
-			lg->chain = true;
-			if (nftnl_rule_nlmsg_parse(m, r) == 0) {
-				if (names_network_set(r, network) && lg->n < LEGACY_MAX)
-					lg->handle[lg->n++] = nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE);
-				else
-					lg->others++;
-			}
-			nftnl_rule_free(r);
-		}
-	}
+	return ask(t, nlh, legacy_reply, &q);
 }
 
 /* Everything of the network and the node, as @m asks, into the open
@@ -1137,11 +1162,15 @@ out:
 	return r;
 }
 
-static int getelem_cb(const struct nlmsghdr *nlh, void *data)
+/* An element asked for with NLM_F_ACK: the element, then the ack; or
+ * ENOENT when the element, its set or the table is missing. */
+static int pod_reply(const struct nlmsghdr *m, void *data)
 {
-	(void)nlh;
-	*(bool *)data = true;
-	return MNL_CB_OK;
+	if (m->nlmsg_type == NLMSG_ERROR)
+		return reply_error(m) == -ENOENT ? 0 : reply_error(m);
+	if (NFNL_MSG_TYPE(m->nlmsg_type) == NFT_MSG_NEWSETELEM)
+		*(bool *)data = true;
+	return 1;
 }
 
 int masq_check(const char *network, const struct rv_ip *addrs, size_t n, struct rv_err *err)
@@ -1157,8 +1186,6 @@ int masq_check(const char *network, const struct rv_ip *addrs, size_t n, struct 
 		struct nftnl_set *s = set_ref(network, "pods", addrs[i].family);
 		struct nlmsghdr *nlh;
 		bool found = false;
-		char buf[4096];
-		ssize_t len;
 
 		if (!s || put_elem(s, addrs[i].a, ip_bytes(addrs[i].family), 0) < 0) {
 			if (s)
@@ -1169,18 +1196,9 @@ int masq_check(const char *network, const struct rv_ip *addrs, size_t n, struct 
 		nlh = nftnl_nlmsg_build_hdr(t.buf, NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_ACK, t.nl.seq++);
 		nftnl_set_elems_nlmsg_build_payload(nlh, s);
 		nftnl_set_free(s);
-		if (mnl_socket_sendto(t.nl.sock, nlh, nlh->nlmsg_len) < 0) {
-			r = fail(err, NULL, -errno, "read the pod sets");
-			break;
-		}
-		do {
-			len = mnl_socket_recvfrom(t.nl.sock, buf, sizeof(buf));
-			if (len < 0 && errno == EAGAIN)
-				errno = ETIMEDOUT;	/* the socket's receive timeout */
-			r = len < 0 ? -errno : mnl_cb_run(buf, (size_t)len, nlh->nlmsg_seq, t.nl.portid, getelem_cb, &found);
-		} while (r > 0 || (r < 0 && errno == EINTR));
-		if (r < 0 && errno != ENOENT) {
-			r = fail(err, NULL, -errno, "read the pod sets");
+		r = ask(&t, nlh, pod_reply, &found);
+		if (r < 0) {
+			r = fail(err, NULL, r, "read the pod sets");
 			break;
 		}
 		set_name(sname, sizeof(sname), network, "pods", addrs[i].family);
