@@ -40,7 +40,7 @@ struct netconf {
 
 	bool has_ipam;
 	struct ipam_conf ipam;
-	struct rv_dns dns;		/* "dns" (wins over runtimeConfig.dns and resolvConf) */
+	struct rv_dns dns;		/* "dns" (runtimeConfig.dns wins over it; it wins over resolvConf) */
 	struct rv_dns runtime_dns;	/* runtimeConfig.dns (capability "dns") */
 	char *mac;			/* runtimeConfig.mac (capability "mac") */
 

@@ -202,7 +202,11 @@ int cmd_add(const struct cni_env *env, struct netconf *conf, struct cni_result *
 			(void)masq_del(conf->name, addrs, io.n, NULL);
 		goto out;
 	}
-	log_info("added %s on %s (host %s)", ips, env->ifname, a.host_if);
+	if (env->k8s_pod[0])
+		log_info("added %s on %s (host %s) for pod %s/%s", ips, env->ifname, a.host_if,
+			 env->k8s_namespace[0] ? env->k8s_namespace : "-", env->k8s_pod);
+	else
+		log_info("added %s on %s (host %s)", ips, env->ifname, a.host_if);
 	r = 0;
 out:
 	if (r < 0 && have_dp)

@@ -160,6 +160,12 @@ test_log_file_has_context_and_is_bounded() {
 	assert_contains "$(cat "$log")" "ADD logctr/eth0"
 	assert_contains "$(cat "$log")" "debug"
 	assert_contains "$(cat "$log")" "added 198.18.0.2 on eth0"
+	# kubelet's runtime names the pod in CNI_ARGS; the ADD's line carries it.
+	cni ADD "$host" "$pod" k8sctr eth1 "$conf" \
+		CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=shop;K8S_POD_NAME=cart-7d9f"
+	assert_rc 0
+	assert_contains "$(cat "$log")" "added 198.18.0.3 on eth1 (host "
+	assert_contains "$(cat "$log")" ") for pod shop/cart-7d9f"
 	# Past logMaxSizeMB the file is rotated to .1 and a new one begun.
 	head -c 1100000 /dev/zero | tr '\0' x >>"$log"
 	cni DEL "$host" "$pod" logctr eth0 "$conf"; assert_rc 0
