@@ -262,9 +262,10 @@ asan:
 # The node image (Containerfile): this build's binary (with the shared
 # libraries it loads; STATIC=1 for a static one), the installer and the
 # machine's static busybox, laid out by scripts/image-rootfs.sh. Nothing is
-# fetched. IMAGE names it (rivet:<release>, what conf/daemonset*.yaml run).
+# fetched but the two packages it needs, when missing. IMAGE names it (rivet:<release>, what conf/daemonset*.yaml run).
 IMAGE ?= rivet:$(RELEASE)
 image: all
+	@scripts/apt-install.sh podman busybox-static
 	$(Q)scripts/image-rootfs.sh $(BUILD)/rivet $(BUILD)/image
 	podman build --pull=never --network=none -f Containerfile -t $(IMAGE) $(BUILD)/image
 

@@ -40,6 +40,10 @@
 #   NODE_NAME           with neither of the above, read spec.podCIDRs of this
 #                       Node from the API server, with the pod's service
 #                       account (needs "get" on nodes; curl or wget)
+#   RIVET_API_SERVER    the API server's URL for that read
+#                       [https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT]
+#   RIVET_SA_DIR        the service account's token and CA
+#                       [/var/run/secrets/kubernetes.io/serviceaccount]
 #   RIVET_MTU           the pods' MTU [unset: rivet takes the default route's]
 #   RIVET_LOG_LEVEL     error, warn, info or debug [unset: rivet's own default,
 #                       info with a log file, warn without]
