@@ -86,6 +86,7 @@ struct etcd {
 
 	CURL *h;		/* unary calls, one after another */
 	struct curl_slist *headers;
+	struct curl_slist *watch_headers;	/* the same, and: a leader or no watch */
 	struct body answer;
 	char errbuf[CURL_ERROR_SIZE];
 
@@ -621,6 +622,14 @@ int etcd_open(struct etcd **out, const struct etcd_opts *o, struct rv_err *err)
 	/* Expect: 100-continue would cost a round trip on larger bodies. */
 	e->headers = curl_slist_append(NULL, "Content-Type: application/json");
 	ok &= e->headers && curl_slist_append(e->headers, "Expect:");
+	/* A member cut off from its cluster serves a watch but sends nothing
+	 * on it, for as long as the cut lasts. Asked to (the gateway passes
+	 * Grpc-Metadata-* on as gRPC metadata), etcd refuses a watch without
+	 * a leader and ends one whose member loses it; the agent then watches
+	 * on another member. */
+	e->watch_headers = curl_slist_append(NULL, "Content-Type: application/json");
+	ok &= e->watch_headers && curl_slist_append(e->watch_headers, "Expect:") &&
+	      curl_slist_append(e->watch_headers, "Grpc-Metadata-hasleader: true");
 	ok &= (e->h = curl_easy_init()) && !setup_handle(e, e->h);
 	ok &= !curl_easy_setopt(e->h, CURLOPT_TIMEOUT_MS, (long)e->timeout_ms);
 	ok &= !curl_easy_setopt(e->h, CURLOPT_WRITEFUNCTION, on_body);
@@ -654,6 +663,7 @@ void etcd_close(struct etcd *e)
 	if (e->h)
 		curl_easy_cleanup(e->h);
 	curl_slist_free_all(e->headers);
+	curl_slist_free_all(e->watch_headers);
 	for (size_t i = 0; i < e->n_ep; i++)
 		free(e->ep[i]);
 	free(e->ep);
@@ -793,7 +803,9 @@ int etcd_get(struct etcd *e, const char *key, bool prefix, struct etcd_kvs *out,
 	if (r < 0)
 		goto out;
 	out->revision = header_revision(ans);
-	if (!kvs_parse(ans, out)) {
+	/* The revision is where a watch goes on from: without it, a watch
+	 * would start at the store's beginning, long compacted. */
+	if (out->revision <= 0 || !kvs_parse(ans, out)) {
 		etcd_kvs_done(out);
 		r = malformed(e, what, err);
 	}
@@ -1242,6 +1254,7 @@ static int watch_transfer(struct etcd *e, struct watch *w)
 
 	if (!w->h) {
 		ok &= (w->h = curl_easy_init()) && !setup_handle(e, w->h);
+		ok &= !curl_easy_setopt(w->h, CURLOPT_HTTPHEADER, e->watch_headers);
 		ok &= !curl_easy_setopt(w->h, CURLOPT_POSTFIELDS, w->body);
 		ok &= !curl_easy_setopt(w->h, CURLOPT_WRITEFUNCTION, on_watch_data);
 		ok &= !curl_easy_setopt(w->h, CURLOPT_WRITEDATA, w);

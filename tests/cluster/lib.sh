@@ -17,6 +17,9 @@
 #
 #   cl_router                 the router and its bridge ($CL_ROUTER)
 #   cl_etcd [tls]             etcd on the bridge ($CL_ETCD, its directory)
+#   cl_etcd3                  instead, a cluster of three members on the bridge,
+#                             198.19.1.101-103 ($CL_ETCD_1..3; $CL_ETCD is the
+#                             first); agents get all three, first to last
 #   cl_init [FLAGS]           rivetd init with the cluster's CIDRs
 #   cl_node NAME L2 N         a node netns on L2 1 (the bridge) or 2 (behind
 #                             the router), address .N; $CL_NS_<NAME>
@@ -44,6 +47,7 @@ CL_PREFIX=/rivet-test
 CL_DIR=""
 CL_ROUTER=""
 CL_ETCD=""
+CL_ETCD_ENDPOINTS=""
 
 _cl_dir() {
 	[ -n "$CL_DIR" ] || mk_dir CL_DIR
@@ -52,7 +56,8 @@ _cl_dir() {
 
 # The etcd flags every rivetd call gets.
 cl_etcd_flags() {
-	local f=(--etcd-endpoints "$(etcd_url "$CL_ETCD")" --prefix "$CL_PREFIX" --etcd-timeout 2000)
+	local f=(--etcd-endpoints "${CL_ETCD_ENDPOINTS:-$(etcd_url "$CL_ETCD")}" --prefix "$CL_PREFIX"
+		--etcd-timeout 2000)
 	if [ -f "$CL_ETCD/pki/client.pem" ]; then
 		f+=(--etcd-cafile "$CL_ETCD/pki/ca.pem" --etcd-certfile "$CL_ETCD/pki/client.pem"
 			--etcd-keyfile "$CL_ETCD/pki/client-key.pem")
@@ -103,6 +108,25 @@ cl_etcd() {
 	mk_netns ns etcd
 	_cl_wire "$ns" 1 198.19.1.100 fd5a:7e57:ff01::64
 	etcd_start CL_ETCD "$ns" 198.19.1.100 "${1:-}"
+}
+
+cl_etcd3() {
+	local ns i cluster="" urls=""
+	for i in 1 2 3; do
+		cluster+="${cluster:+,}e$i=http://198.19.1.10$i:2380"
+		urls+="${urls:+,}http://198.19.1.10$i:2379"
+	done
+	for i in 1 2 3; do
+		mk_netns ns "etcd$i"
+		_cl_wire "$ns" 1 "198.19.1.10$i" "fd5a:7e57:ff01::6$i"
+		ETCD_MEMBER=e$i ETCD_CLUSTER=$cluster ETCD_NOWAIT=1 etcd_start "CL_ETCD_$i" "$ns" "198.19.1.10$i"
+	done
+	for i in 1 2 3; do
+		local v="CL_ETCD_$i"
+		etcd_wait "${!v}"
+	done
+	CL_ETCD=$CL_ETCD_1
+	CL_ETCD_ENDPOINTS=$urls
 }
 
 cl_init() {

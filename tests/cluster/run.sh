@@ -442,6 +442,32 @@ test_init_force_refuses_a_config_that_would_move_nodes() {
 	out=$(rivetd init --cluster-cidr 198.18.0.0/15,fd5a:7e57:100::/48 --force 2>&1) || fail "a wider CIDR: $out"
 }
 
+# A member cut off from the rest of its cluster (partitioned, without a
+# leader) keeps serving a watch through etcd's JSON gateway but sends
+# nothing on it: only a watch that asks for a leader (the gateway's
+# Grpc-Metadata-hasleader header) is ended. The agent must then watch on
+# another member and see a node join.
+test_a_watch_on_a_member_cut_off_from_its_cluster_moves_to_another() {
+	cl_router
+	cl_etcd3
+	cl_init
+	cl_node n1 1 1
+	cl_agent n1
+	cl_wait 10 cl_has_conflist n1
+	# n1's calls and watch are on e1, its first endpoint. Cut e1 off from
+	# its peers, not from its clients.
+	ip netns exec "$(cat "$CL_ETCD_1/netns")" nft -f - <<'NFT' || fail "cannot cut e1 off"
+table inet rvt_cut {
+	chain in { type filter hook input priority 0; tcp dport 2380 drop; tcp sport 2380 drop; }
+	chain out { type filter hook output priority 0; tcp dport 2380 drop; tcp sport 2380 drop; }
+}
+NFT
+	cl_node n2 1 2
+	CL_ETCD_ENDPOINTS=http://198.19.1.102:2379,http://198.19.1.103:2379 cl_agent n2
+	cl_wait 15 cl_has_conflist n2
+	cl_wait 30 cl_routed n1 "$(cl_range n2)"
+}
+
 test_tls_with_client_certificates() {
 	cl_router
 	cl_etcd tls

@@ -17,6 +17,11 @@
 #                         $DIR/pki/other-ca.pem        an unrelated CA, and a
 #                         $DIR/pki/other-client.pem, other-client-key.pem
 #                                                      client certificate of it
+#   ETCD_MEMBER=NAME ETCD_CLUSTER=NAME=URL,... ETCD_NOWAIT=1 etcd_start ...
+#                       one member of a cluster of several (plain only):
+#                       its name, every member's peer URL, and no wait (a
+#                       member serves no read until a quorum runs); then
+#   etcd_wait DIR       wait until it answers
 #   etcd_url DIR        http://ADDR:2379 or https://ADDR:2379
 #   etcd_pid DIR        its PID while it runs
 #   etcd_stop DIR [SIG] stop it by PID (TERM, or KILL for a crash) and wait
@@ -70,12 +75,12 @@ _etcd_pki() {
 _etcd_args() {
 	local dir=$1 addr=$2 tls=$3 scheme=http
 	[ "$tls" = tls ] && scheme=https
-	printf '%s\n' --name rvt --data-dir "$dir/data" \
+	printf '%s\n' --name "${ETCD_MEMBER:-rvt}" --data-dir "$dir/data" \
 		--listen-client-urls "$scheme://$addr:2379" \
 		--advertise-client-urls "$scheme://$addr:2379" \
 		--listen-peer-urls "http://$addr:2380" \
 		--initial-advertise-peer-urls "http://$addr:2380" \
-		--initial-cluster "rvt=http://$addr:2380" \
+		--initial-cluster "${ETCD_CLUSTER:-rvt=http://$addr:2380}" \
 		--logger zap --log-outputs stderr
 	if [ "$tls" = tls ]; then
 		printf '%s\n' --cert-file "$dir/pki/server.pem" --key-file "$dir/pki/server-key.pem" \
@@ -105,6 +110,12 @@ _etcd_run() {
 	# the death of a job in the middle of the test's output.
 	disown "$pid"
 	echo "$pid" >"$dir/pid"
+	[ "${ETCD_NOWAIT:-0}" = 1 ] || etcd_wait "$dir"
+}
+
+etcd_wait() {
+	local dir=$1 pid i
+	pid=$(etcd_pid "$dir")
 	for ((i = 0; i < ETCD_WAIT_S * 10; i++)); do
 		kill -0 "$pid" 2>/dev/null ||
 			fail "etcd exited at start: $(tail -n 5 "$dir/etcd.log")"
