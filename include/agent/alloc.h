@@ -46,9 +46,11 @@ struct alloc {
 };
 
 /* Claim the node's ranges and publish @rec (whose ranges are filled in
- * here) on the node's lease, granting one when none is left. Code 11 when
- * a range its pods use is held by another node; other errors are etcd's or
- * the state directory's. */
+ * here) on the node's lease, granting one when none is left: 0. Code 11
+ * when a range its pods use is held by another node; other errors are
+ * etcd's. 1, with @err saying why, when the claim holds but the state
+ * directory could not record it (a restart then finds the node's record,
+ * and its lease, in etcd by name). */
 int alloc_claim(struct alloc *a, struct node_rec *rec, struct rv_err *err);
 
 /* Renew the node's lease: 0; -ENOENT when it has ended (claim again);

@@ -50,6 +50,8 @@
 #define BACKOFF_MAX_MS 30000u
 #define RECONCILE_DELAY_MS 100u
 #define CONF_REREAD_MS 5000u
+/* A watch ending stale again within this backs off. */
+#define STALE_AGAIN_MS 10000u
 
 /* epoll tags: what an event's fd is. */
 enum { TAG_SIGNAL = 1, TAG_TIMER, TAG_CURL_TIMER, TAG_NETLINK, TAG_CURL };
@@ -76,8 +78,10 @@ struct agent {
 	unsigned backoff_ms, renew_backoff_ms;
 	bool need_reconcile;
 	bool relearn;			/* the uplink changed: read its MTU again */
-	bool relist;			/* a peer's range is outside the config we hold */
+	uint64_t at_reread;		/* a peer's range is outside the config we hold: read
+					 * it again then (ms, monotonic; 0: no need) */
 	uint64_t conf_read_at;		/* when the config was last read */
+	uint64_t stale_at;		/* when a watch last ended compacted or canceled */
 
 	/* What was last said of each kind of trouble, so that each change of
 	 * state is logged once and not every retry. */
@@ -208,11 +212,12 @@ static int decode_peer(struct agent *a, const struct etcd_kv *kv, struct node_re
 
 			/* Routing it would send a foreign range (even a default
 			 * route) to that node. The config may have grown since we
-			 * read it: read it again, at most every few seconds. */
+			 * read it: read it again, at most every few seconds, but
+			 * surely (no later event may come to ask again). */
 			log_warn("skipping node %s: its range %s is not a node range of the cluster's CIDRs",
 				 name, prefix_fmt(&out->ranges[i], buf));
-			if (now_ms() - a->conf_read_at > CONF_REREAD_MS)
-				a->relist = true;
+			if (!a->at_reread)
+				a->at_reread = a->conf_read_at + CONF_REREAD_MS;
 			return -EINVAL;
 		}
 	}
@@ -461,8 +466,16 @@ static void on_watch_end(void *ctx, int reason, const char *msg)
 
 	a->listed = false;
 	if (reason == -ESTALE) {
+		/* Compacted or canceled: list again, at once the first time; a
+		 * watch that etcd keeps ending goes back to the backoff. */
+		uint64_t now = now_ms();
+
 		log_info("watch: %s; listing the nodes again", msg);
-		a->at_connect = now_ms();
+		if (a->stale_at && now - a->stale_at < STALE_AGAIN_MS)
+			retry_later(a);
+		else
+			a->at_connect = now;
+		a->stale_at = now;
 		return;
 	}
 	snprintf(key, sizeof(key), "watch:%d", reason);
@@ -521,6 +534,16 @@ static int list_and_watch(struct agent *a, struct rv_err *err)
 	return 0;
 }
 
+/* The cluster CIDRs stay unmasqueraded: pod to pod keeps its source. */
+static void set_keep(struct agent *a)
+{
+	a->n_keep = 0;
+	for (size_t i = 0; i < a->alloc.conf.n; i++)
+		a->keep[a->n_keep++] = a->alloc.conf.cidr[i];
+	for (size_t i = 0; i < a->o->n_exclude; i++)
+		a->keep[a->n_keep++] = a->o->exclude[i];
+}
+
 /* The config again (it may have grown, with `rivetd init --force`), then
  * the nodes again, for those skipped as outside the config. */
 static void reread_config(struct agent *a)
@@ -530,7 +553,7 @@ static void reread_config(struct agent *a)
 	struct rv_err err = { 0 };
 	char key[CLUSTER_KEY_MAX];
 
-	a->relist = false;
+	a->at_reread = 0;
 	a->conf_read_at = now_ms();
 	if (etcd_get(a->etcd, cluster_key_config(key, a->o->prefix), false, &kvs, &err) < 0 || !kvs.n ||
 	    cluster_conf_decode(kvs.v[0].value, kvs.v[0].value_len, &c, &err) < 0) {
@@ -553,6 +576,7 @@ static void reread_config(struct agent *a)
 	memcpy(a->alloc.conf.cidr, c.cidr, sizeof(c.cidr));
 	memcpy(a->alloc.conf.node_len, c.node_len, sizeof(c.node_len));
 	a->alloc.conf.n = c.n;
+	set_keep(a);	/* the conflist follows at the next reconcile */
 	etcd_watch_stop(a->etcd);
 	a->listed = false;
 	a->at_connect = now_ms();
@@ -669,6 +693,10 @@ static int claim(struct agent *a, struct rv_err *err)
 		cluster_vtep_mac(a->self.name, a->self.vtep_mac);
 	if ((r = alloc_claim(&a->alloc, &a->self, err)) < 0)
 		return r;
+	if (r > 0) {
+		log_warn("%s: the claim holds; a restart will find it in etcd by node name", err->msg);
+		*err = (struct rv_err){ 0 };
+	}
 	a->conf_read_at = now_ms();
 	a->claimed = true;
 	schedule_renew(a);
@@ -677,12 +705,7 @@ static int claim(struct agent *a, struct rv_err *err)
 		 a->alloc.n > 1 ? " and " : "", a->alloc.n > 1 ? prefix_fmt(&a->alloc.ranges[1], r1) : "",
 		 (uint64_t)a->alloc.lease, a->alloc.ttl, cluster_backend_name(a->alloc.conf.backend),
 		 a->uplink.name, a->uplink.mtu);
-	/* The cluster CIDRs stay unmasqueraded: pod to pod keeps its source. */
-	a->n_keep = 0;
-	for (size_t i = 0; i < a->alloc.conf.n; i++)
-		a->keep[a->n_keep++] = a->alloc.conf.cidr[i];
-	for (size_t i = 0; i < a->o->n_exclude; i++)
-		a->keep[a->n_keep++] = a->o->exclude[i];
+	set_keep(a);
 	/* A conflist that cannot be written is said and tried again; the
 	 * range is held and the routes are made regardless. */
 	write_conflist(a);
@@ -710,7 +733,9 @@ static void connect_step(struct agent *a)
 	}
 	if (!a->claimed) {
 		/* A watch that runs keeps running: peers' changes go on being
-		 * applied while this node's own claim is retried. */
+		 * recorded while this node's own claim is retried, and are
+		 * applied once it holds again (until then the routes stay as
+		 * they are: the node's range may be another's by now). */
 		if ((r = claim(a, &err)) < 0) {
 			trouble(a, &err, "claiming this node's ranges");
 			retry_later(a);
@@ -799,7 +824,7 @@ static void arm(int fd, uint64_t at_ms)
 
 static void rearm(struct agent *a)
 {
-	uint64_t at = 0, t[] = { a->at_connect, a->at_renew, a->at_alive, a->at_reconcile };
+	uint64_t at = 0, t[] = { a->at_connect, a->at_renew, a->at_alive, a->at_reconcile, a->at_reread };
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (t[i] && (!at || t[i] < at))
@@ -875,9 +900,14 @@ static void read_netlink(struct agent *a)
 		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
 		int left = (int)len;
 
-		for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
-			if (a->claimed && concerns_us(a, nlh) && !a->at_reconcile)
-				a->at_reconcile = now_ms() + RECONCILE_DELAY_MS;
+		for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+			uint64_t soon = now_ms() + RECONCILE_DELAY_MS;
+
+			/* Sooner than a retry planned for later (a conflist that
+			 * cannot be written waits the longest backoff). */
+			if (a->claimed && concerns_us(a, nlh) && (!a->at_reconcile || a->at_reconcile > soon))
+				a->at_reconcile = soon;
+		}
 	}
 	/* ENOBUFS: we missed some; a reconcile covers whatever it was. */
 	if (len < 0 && errno == ENOBUFS && a->claimed)
@@ -1075,7 +1105,7 @@ int agent_run(const struct agent_opts *o)
 				break;
 			}
 		}
-		if (a.relist && !a.stop)
+		if (a.at_reread && a.at_reread <= now_ms() && !a.stop)
 			reread_config(&a);
 		if (a.need_reconcile && !a.stop)
 			reconcile(&a);

@@ -346,7 +346,7 @@ int alloc_claim(struct alloc *a, struct node_rec *rec, struct rv_err *err)
 			 * nothing that is still wanted. */
 			if (old_lease)
 				(void)etcd_lease_revoke(a->etcd, old_lease, NULL);
-			return write_state(a->state_dir, a, err);
+			return write_state(a->state_dir, a, err) < 0 ? 1 : 0;
 		}
 	}
 	return err_set(err, CNI_ERR_TRY_AGAIN, EAGAIN,

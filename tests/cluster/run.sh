@@ -367,6 +367,44 @@ test_a_malformed_key_is_logged_and_skipped() {
 	cl_wait 2 cl_routed n1 "$(cl_range n5)"
 }
 
+# init --force may widen a CIDR. A running agent takes the new config when
+# it meets a node in the new part: it routes that node, and its conflist
+# keeps pod-to-pod traffic to the whole widened CIDR unmasqueraded.
+test_a_widened_cidr_reaches_a_running_agent_routes_and_conflist() {
+	local want='["198.18.0.0/15","fd5a:7e57:100::/48"]'
+	cl_router
+	cl_etcd
+	cl_init
+	cl_node n1 1 1
+	cl_agent n1
+	cl_wait 5 cl_has_conflist n1
+	rivetd init --cluster-cidr 198.18.0.0/15,fd5a:7e57:100::/48 --force >"$CL_DIR/init2.out" 2>&1 ||
+		fail "rivetd init --force: $(cat "$CL_DIR/init2.out")"
+	etcd_ctl "$CL_ETCD" put "$CL_PREFIX/ranges/198.19.200.0-24" far >/dev/null
+	etcd_ctl "$CL_ETCD" put "$CL_PREFIX/nodes/far" \
+		'{"name":"far","nodeIP":"198.19.1.9","ranges":["198.19.200.0/24"],"backend":"auto"}' >/dev/null
+	cl_wait 15 cl_routed n1 198.19.200.0/24
+	cl_wait 5 eval '[ "$(jq -c .plugins[0].ipMasqExclude "$(cl_conflist n1)")" = "$want" ]'
+}
+
+# The state file only helps a restart find the node's lease; etcd knows
+# the node by name anyway. An agent that cannot write it still holds its
+# range, writes its conflist and routes, and says what is wrong.
+test_a_state_file_that_cannot_be_written_does_not_stop_the_node() {
+	cl_router
+	cl_etcd
+	cl_init
+	cl_node n1 1 1
+	cl_node n2 1 2
+	mkdir -p "$CL_DIR/n1/state/node"	# a directory where the file goes
+	cl_agent n1
+	cl_agent n2
+	cl_wait 5 cl_has_conflist n1
+	cl_wait 5 cl_routed n1 "$(cl_range n2)"
+	cl_wait 5 cl_routed n2 "$(cl_range n1)"
+	assert_contains "$(cat "$CL_DIR/n1/rivetd.log")" "cannot write $CL_DIR/n1/state/node"
+}
+
 test_a_second_agent_on_one_state_dir_is_refused() {
 	cl_router
 	cl_etcd
