@@ -50,7 +50,7 @@
 #define BACKOFF_MAX_MS 30000u
 #define RECONCILE_DELAY_MS 100u
 #define CONF_REREAD_MS 5000u
-/* A watch ending stale again within this backs off. */
+/* A watch ending compacted or canceled within this of its start backs off. */
 #define STALE_AGAIN_MS 10000u
 
 /* epoll tags: what an event's fd is. */
@@ -81,7 +81,8 @@ struct agent {
 	uint64_t at_reread;		/* a peer's range is outside the config we hold: read
 					 * it again then (ms, monotonic; 0: no need) */
 	uint64_t conf_read_at;		/* when the config was last read */
-	uint64_t stale_at;		/* when a watch last ended compacted or canceled */
+	uint64_t watch_since;		/* when the watch was last started */
+	uint64_t stale_backoff_ms;	/* for a watch that keeps ending compacted or canceled */
 
 	/* What was last said of each kind of trouble, so that each change of
 	 * state is logged once and not every retry. */
@@ -466,16 +467,20 @@ static void on_watch_end(void *ctx, int reason, const char *msg)
 
 	a->listed = false;
 	if (reason == -ESTALE) {
-		/* Compacted or canceled: list again, at once the first time; a
-		 * watch that etcd keeps ending goes back to the backoff. */
+		/* Compacted or canceled: list again, at once when the watch
+		 * had lasted; a watch that etcd keeps ending soon after it
+		 * starts waits longer each time (its own backoff: the list
+		 * before it succeeds, which resets the connect backoff). */
 		uint64_t now = now_ms();
 
-		log_info("watch: %s; listing the nodes again", msg);
-		if (a->stale_at && now - a->stale_at < STALE_AGAIN_MS)
-			retry_later(a);
+		if (now - a->watch_since < STALE_AGAIN_MS)
+			a->stale_backoff_ms = a->stale_backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
+					      : a->stale_backoff_ms ? a->stale_backoff_ms * 2 : BACKOFF_MIN_MS;
 		else
-			a->at_connect = now;
-		a->stale_at = now;
+			a->stale_backoff_ms = 0;
+		log_info("watch: %s; listing the nodes again%s", msg,
+			 a->stale_backoff_ms ? " after a pause" : "");
+		a->at_connect = now + a->stale_backoff_ms;
 		return;
 	}
 	snprintf(key, sizeof(key), "watch:%d", reason);
@@ -525,6 +530,7 @@ static int list_and_watch(struct agent *a, struct rv_err *err)
 	}
 	free(rec);
 	r = etcd_watch(a->etcd, key, kvs.revision + 1, &cb, err);
+	a->watch_since = now_ms();
 	log_info("%zu other nodes at revision %" PRId64, a->n_peers, kvs.revision);
 	etcd_kvs_done(&kvs);
 	if (r < 0)
@@ -558,6 +564,7 @@ static void reread_config(struct agent *a)
 	if (etcd_get(a->etcd, cluster_key_config(key, a->o->prefix), false, &kvs, &err) < 0 || !kvs.n ||
 	    cluster_conf_decode(kvs.v[0].value, kvs.v[0].value_len, &c, &err) < 0) {
 		etcd_kvs_done(&kvs);
+		a->at_reread = a->conf_read_at + CONF_REREAD_MS;	/* the node is still skipped */
 		return;
 	}
 	etcd_kvs_done(&kvs);

@@ -90,6 +90,14 @@ static int write_state(const char *dir, const struct alloc *a, struct rv_err *er
 	return 0;
 }
 
+static void forget_state(const char *dir)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE);
+	(void)unlink(path);
+}
+
 /* --- the claims in etcd -------------------------------------------------------- */
 
 struct claims {
@@ -346,7 +354,12 @@ int alloc_claim(struct alloc *a, struct node_rec *rec, struct rv_err *err)
 			 * nothing that is still wanted. */
 			if (old_lease)
 				(void)etcd_lease_revoke(a->etcd, old_lease, NULL);
-			return write_state(a->state_dir, a, err) < 0 ? 1 : 0;
+			if (write_state(a->state_dir, a, err) == 0)
+				return 0;
+			/* An older file would outrank the node's record in etcd
+			 * at a restart: better none. */
+			forget_state(a->state_dir);
+			return 1;
 		}
 	}
 	return err_set(err, CNI_ERR_TRY_AGAIN, EAGAIN,

@@ -389,20 +389,28 @@ test_a_widened_cidr_reaches_a_running_agent_routes_and_conflist() {
 
 # The state file only helps a restart find the node's lease; etcd knows
 # the node by name anyway. An agent that cannot write it still holds its
-# range, writes its conflist and routes, and says what is wrong.
+# range, writes its conflist and routes, and says what is wrong; and the
+# file it could not replace is gone, so that what it said (here, a range
+# from before) cannot outrank the node's record in etcd at a restart.
 test_a_state_file_that_cannot_be_written_does_not_stop_the_node() {
+	local st
 	cl_router
 	cl_etcd
 	cl_init
 	cl_node n1 1 1
 	cl_node n2 1 2
-	mkdir -p "$CL_DIR/n1/state/node"	# a directory where the file goes
+	st=$CL_DIR/n1/state
+	mkdir -p "$st/.node.tmp"	# a directory where the new file is written
+	printf 'lease 1\nrange 198.18.9.0/24\n' >"$st/node"
 	cl_agent n1
 	cl_agent n2
 	cl_wait 5 cl_has_conflist n1
 	cl_wait 5 cl_routed n1 "$(cl_range n2)"
 	cl_wait 5 cl_routed n2 "$(cl_range n1)"
-	assert_contains "$(cat "$CL_DIR/n1/rivetd.log")" "cannot write $CL_DIR/n1/state/node"
+	assert_eq "$(cl_range n1)" 198.18.9.0/24 "n1's range, as its state file remembered it"
+	assert_contains "$(cat "$CL_DIR/n1/rivetd.log")" "cannot write $st/.node.tmp"
+	[ -e "$st/node" ] && fail "the state file the agent could not replace is still there: $(cat "$st/node")"
+	return 0
 }
 
 test_a_second_agent_on_one_state_dir_is_refused() {
