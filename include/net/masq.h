@@ -62,8 +62,14 @@ int masq_add(const struct masq_spec *m, const struct rv_ip *addrs, size_t n, str
 int masq_del(const char *network, const struct rv_ip *addrs, size_t n, struct rv_err *err);
 void masq_release(void);
 
-/* Are all of @addrs in the network's pod sets? Code RIVET_ERR_CHECK if not. */
-int masq_check(const char *network, const struct rv_ip *addrs, size_t n, struct rv_err *err);
+/* CHECK: is the table what ADD would leave? The network's state element
+ * must be there (else the anti-spoof rule and the network's part may be
+ * gone) and, when @exact, say what @m makes (a delegated IPAM's ranges are
+ * not known to CHECK: then any state will do); with m->masquerade, every
+ * one of @addrs must be in the network's pod sets. Code RIVET_ERR_CHECK if
+ * not, naming what differs. */
+int masq_check(const struct masq_spec *m, bool exact, const struct rv_ip *addrs, size_t n,
+	       struct rv_err *err);
 
 /* GC: what masq_ensure does, whatever the state element says, and with
  * ipMasq exactly @pods in the pod sets, all in one transaction. */

@@ -3,11 +3,13 @@
  * CHECK: compare the kernel and the store with the prevResult the runtime
  * cached after ADD. The pod interface is found in the prevResult by name
  * and sandbox, as ptp does; then the datapath (pod link, addresses, routes,
- * gateway neighbours, host end, host routes), the reservations and the
+ * gateway neighbours, host end, host routes), the reservations, the state
+ * of table inet rivet (which carries the anti-spoof rule) and the
  * masquerade elements are checked. Only reads: a few single-object netlink
  * requests and the pod's own small caches, so a runtime may call it often.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -76,7 +78,15 @@ int cmd_check(const struct cni_env *env, struct netconf *conf, struct rv_err *er
 	};
 	r = datapath_check(&e, err);
 	close(nsfd);
-	if (r == 0 && conf->ip_masq)
-		r = masq_check(conf->name, addrs, n, err);
+	if (r == 0) {
+		/* The spec ADD had, but for a delegated IPAM's leases, which
+		 * only the ADD knew: then the state element need only exist. */
+		struct masq_spec ms = { 0 };
+
+		r = attach_masq_spec(conf, NULL, 0, &ms, err);
+		if (r == 0)
+			r = masq_check(&ms, !a.delegated, addrs, n, err);
+		free((void *)ms.keep);
+	}
 	return r;
 }

@@ -1173,16 +1173,33 @@ static int pod_reply(const struct nlmsghdr *m, void *data)
 	return 1;
 }
 
-int masq_check(const char *network, const struct rv_ip *addrs, size_t n, struct rv_err *err)
+int masq_check(const struct masq_spec *m, bool exact, const struct rv_ip *addrs, size_t n,
+	       struct rv_err *err)
 {
-	char a[IP_STRLEN], sname[256];
+	const char *network = m->network;
+	char a[IP_STRLEN], sname[256], want[256], have[256] = "";
 	struct txn t;
 	int r;
 
+	if (exact && state_comment(m, want, sizeof(want)) < 0)
+		return err_set(err, RIVET_ERR_INTERNAL, ENOMEM, "out of memory");
 	r = txn_open(&t, 1, err);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < n && r == 0; i++) {
+	r = read_state(&t, network, have, sizeof(have));
+	if (r == -ENOENT)
+		r = err_set(err, RIVET_ERR_CHECK, ENOENT,
+			    "table inet %s has no state for network %s: its anti-spoof rule%s may be gone "
+			    "(the next ADD, or a GC, puts them back)",
+			    MASQ_TABLE, network, m->masquerade ? " and masquerade" : "");
+	else if (r < 0)
+		r = fail(err, NULL, r, "read the state of the network");
+	else if (exact && strcmp(have, want))
+		r = err_set(err, RIVET_ERR_CHECK, EINVAL,
+			    "table inet %s is not what network %s's config makes it (it holds \"%s\", the "
+			    "config makes \"%s\"; the next ADD, or a GC, rebuilds it)",
+			    MASQ_TABLE, network, have, want);
+	for (size_t i = 0; m->masquerade && i < n && r == 0; i++) {
 		struct nftnl_set *s = set_ref(network, "pods", addrs[i].family);
 		struct nlmsghdr *nlh;
 		bool found = false;

@@ -400,6 +400,38 @@ test_check_sees_a_missing_element() {
 	assert_contains "$(printf '%s' "$OUT" | jq -r .msg)" "$c1_6 is not in set chk-pods6"
 }
 
+# CHECK sees what the next ADD would rebuild: the table gone (and with it
+# the anti-spoof rule, which every network has, with ipMasq or without), or
+# holding another config's kept destinations.
+test_check_sees_a_deleted_table_and_another_config() {
+	local host pod pod2 dir conf prev other
+	mk_host host ; mk_pod pod ; mk_pod pod2 ; mk_dir dir
+	conf=$(mk_conf plain "$dir" 1.1.0)
+	add_pod "$host" "$pod" c1 "$conf"
+	prev=$(printf '%s' "$conf" | jq -c --argjson r "$OUT" '. + {prevResult: $r}')
+	cni CHECK "$host" "$pod" c1 eth0 "$prev"
+	assert_rc 0
+	ip netns exec "$host" nft delete table inet rivet || fail "cannot delete the table"
+	cni CHECK "$host" "$pod" c1 eth0 "$prev"
+	assert_cni_error 108
+	assert_contains "$(printf '%s' "$OUT" | jq -r .msg)" "no state for network plain: its anti-spoof rule may be gone"
+	# GC puts it back, and CHECK is content again.
+	gc "$host" "$conf" c1
+	assert_rc 0
+	cni CHECK "$host" "$pod" c1 eth0 "$prev"
+	assert_rc 0
+	# A config whose kept destinations differ from what the table holds.
+	conf=$(masq_conf mq "$dir" '[[{"subnet":"198.18.1.0/24"}]]' ',"ipMasqExclude":["10.96.0.0/12"]' 1.1.0)
+	add_pod "$host" "$pod2" c2 "$conf"
+	prev=$(printf '%s' "$conf" | jq -c --argjson r "$OUT" '. + {prevResult: $r}')
+	cni CHECK "$host" "$pod2" c2 eth0 "$prev"
+	assert_rc 0
+	other=$(printf '%s' "$prev" | jq -c '.ipMasqExclude = ["10.100.0.0/16"]')
+	cni CHECK "$host" "$pod2" c2 eth0 "$other"
+	assert_cni_error 108
+	assert_contains "$(printf '%s' "$OUT" | jq -r .msg)" "is not what network mq's config makes it"
+}
+
 test_second_network_keeps_its_own_entries() {
 	local host a b c dir conf_a conf_b before
 	mk_host host ; mk_pod a ; mk_pod b ; mk_pod c ; mk_dir dir
