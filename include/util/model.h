@@ -65,6 +65,7 @@ struct ipam_conf {
 	char *type;			/* "host-local" is served in process */
 	struct ipam_rangeset *sets;
 	size_t n_sets;
+	size_t n_runtime_sets;		/* the first ones, from runtimeConfig.ipRanges */
 	struct rv_route *routes;
 	size_t n_routes;
 	char *data_dir;			/* NULL: IPAM_DEFAULT_DATA_DIR */

@@ -466,21 +466,24 @@ static void on_watch_end(void *ctx, int reason, const char *msg)
 	char key[64];
 
 	a->listed = false;
+	if (now_ms() - a->watch_since >= STALE_AGAIN_MS)
+		a->stale_backoff_ms = 0;	/* it had lasted */
 	if (reason == -ESTALE) {
 		/* Compacted or canceled: list again, at once when the watch
 		 * had lasted; a watch that etcd keeps ending soon after it
 		 * starts waits longer each time (its own backoff: the list
 		 * before it succeeds, which resets the connect backoff). */
-		uint64_t now = now_ms();
+		uint64_t now = now_ms(), at;
 
 		if (now - a->watch_since < STALE_AGAIN_MS)
 			a->stale_backoff_ms = a->stale_backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS
 					      : a->stale_backoff_ms ? a->stale_backoff_ms * 2 : BACKOFF_MIN_MS;
-		else
-			a->stale_backoff_ms = 0;
 		log_info("watch: %s; listing the nodes again%s", msg,
 			 a->stale_backoff_ms ? " after a pause" : "");
-		a->at_connect = now + a->stale_backoff_ms;
+		/* Not later than a connect step already due (a claim again). */
+		at = now + a->stale_backoff_ms;
+		if (!a->at_connect || a->at_connect > at)
+			a->at_connect = at;
 		return;
 	}
 	snprintf(key, sizeof(key), "watch:%d", reason);
@@ -564,6 +567,8 @@ static void reread_config(struct agent *a)
 	if (etcd_get(a->etcd, cluster_key_config(key, a->o->prefix), false, &kvs, &err) < 0 || !kvs.n ||
 	    cluster_conf_decode(kvs.v[0].value, kvs.v[0].value_len, &c, &err) < 0) {
 		etcd_kvs_done(&kvs);
+		log_debug("cannot read the cluster's config again (%s); trying in %u s",
+			  err.msg[0] ? err.msg : "no config", CONF_REREAD_MS / 1000);
 		a->at_reread = a->conf_read_at + CONF_REREAD_MS;	/* the node is still skipped */
 		return;
 	}

@@ -79,13 +79,17 @@ int cmd_check(const struct cni_env *env, struct netconf *conf, struct rv_err *er
 	r = datapath_check(&e, err);
 	close(nsfd);
 	if (r == 0) {
-		/* The spec ADD had, but for a delegated IPAM's leases, which
-		 * only the ADD knew: then the state element need only exist. */
+		/* The spec ADD had. Not known here: a delegated IPAM's leases
+		 * (only the ADD saw them), nor, with runtimeConfig.ipRanges,
+		 * the ranges of the pod that ADDed last (the network has one
+		 * state, and pods may be given different ranges; GC knows
+		 * none of them). Then the state element need only exist. */
 		struct masq_spec ms = { 0 };
+		bool exact = !a.delegated && !conf->ipam.n_runtime_sets;
 
 		r = attach_masq_spec(conf, NULL, 0, &ms, err);
 		if (r == 0)
-			r = masq_check(&ms, !a.delegated, addrs, n, err);
+			r = masq_check(&ms, exact, addrs, n, err);
 		free((void *)ms.keep);
 	}
 	return r;

@@ -170,6 +170,7 @@ static int parse_ipam(const cJSON *root, const cJSON *ipam, const struct cni_env
 	if (rc && cJSON_IsObject(rc) && (j = get(rc, "ipRanges")) &&
 	    (ret = parse_rangesets(j, "runtimeConfig.ipRanges", c, err)) < 0)
 		return ret;
+	c->n_runtime_sets = c->n_sets;
 	if (get(ipam, "subnet")) {
 		struct ipam_rangeset rs = { .n = 1 };
 

@@ -261,11 +261,12 @@ owned_by() { # host store id
 	for f in "$store"/198.18.* "$store"/fd5a:7e57:1::*; do
 		[ -f "$f" ] && [ "$(cat "$f")" = "$id"$'\r\neth0' ] && echo "reservation ${f##*/}"
 	done
-	# An index entry is a hard link to its reservation. One that is no
+	# An index entry is a hard link to its reservation (or, without
+	# xattrs, a symlink to it: stat -L). One that is no
 	# reservation's (an ADD killed between linking the entry and the
 	# reservation) owns nothing: the next lookup, or GC's prune, drops it.
 	for f in "$store"/.rivet/boot-*/"$id":eth0:*; do
-		[ -e "$f" ] && [ -n "$(find "$store" -maxdepth 1 -type f ! -name '.*' -inum "$(stat -c %i "$f")")" ] &&
+		[ -e "$f" ] && [ -n "$(find "$store" -maxdepth 1 -type f ! -name '.*' -inum "$(stat -L -c %i "$f")")" ] &&
 			echo "index ${f##*/} $(stat -c %i "$f")"
 	done
 	hostif=$(ip -n "$host" -d -o link show 2>/dev/null | grep -F "alias rivet $id eth0 " | awk -F': ' '{print $2}' | cut -d@ -f1)
@@ -319,7 +320,7 @@ test_gc_reclaims_what_killed_adds_left() {
 	# GC prunes index entries that are no reservation's.
 	for j in "$dir"/chaos/.rivet/boot-*/*; do
 		[ -e "$j" ] || continue
-		[ -n "$(find "$dir/chaos" -maxdepth 1 -type f ! -name '.*' -inum "$(stat -c %i "$j")")" ] ||
+		[ -n "$(find "$dir/chaos" -maxdepth 1 -type f ! -name '.*' -inum "$(stat -L -c %i "$j")")" ] ||
 			fail "GC left index entry ${j##*/}, which names no reservation"
 	done
 	# Whatever remains is exactly the valid attachments': no other link,

@@ -432,6 +432,21 @@ test_check_sees_a_deleted_table_and_another_config() {
 	assert_contains "$(printf '%s' "$OUT" | jq -r .msg)" "is not what network mq's config makes it"
 }
 
+# With runtimeConfig.ipRanges each pod may get other ranges, and the
+# network's one state is that of the last ADD: CHECK of an earlier pod
+# must not call that a difference.
+test_check_of_pods_given_different_ip_ranges() {
+	local host pod3 pod4 dir conf prev
+	mk_host host ; mk_pod pod3 ; mk_pod pod4 ; mk_dir dir
+	conf=$(masq_conf rr "$dir" '[[{"subnet":"198.18.2.0/24"}]]' '' 1.1.0)
+	add_pod "$host" "$pod3" c3 "$(printf '%s' "$conf" | jq -c '.runtimeConfig.ipRanges = [[{"subnet":"198.18.3.0/24"}]]')"
+	prev=$(printf '%s' "$conf" | jq -c --argjson r "$OUT" \
+		'.runtimeConfig.ipRanges = [[{"subnet":"198.18.3.0/24"}]] | . + {prevResult: $r}')
+	add_pod "$host" "$pod4" c4 "$(printf '%s' "$conf" | jq -c '.runtimeConfig.ipRanges = [[{"subnet":"198.18.4.0/24"}]]')"
+	cni CHECK "$host" "$pod3" c3 eth0 "$prev"
+	assert_rc 0
+}
+
 test_second_network_keeps_its_own_entries() {
 	local host a b c dir conf_a conf_b before
 	mk_host host ; mk_pod a ; mk_pod b ; mk_pod c ; mk_dir dir
