@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,20 @@
 #include "agent/alloc.h"
 #include "agent/cluster.h"
 #include "agent/ctl.h"
+
+/* The one place these commands write stdout: their answer, which scripts
+ * read (`nodes --json`). rivetd is no CNI plugin, but the rule is the
+ * plugin's: stdout holds the answer and nothing else; every diagnostic
+ * goes to stderr. */
+static void answer(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void answer(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(stdout, fmt, ap);
+	va_end(ap);
+}
 
 static int failed(const struct rv_err *err)
 {
@@ -98,12 +113,12 @@ int ctl_init(const struct ctl_opts *o)
 		goto out;
 	}
 	if (r == 1) {
-		printf("initialised the cluster at %s: %s\n", key, value);
+		answer("initialised the cluster at %s: %s\n", key, value);
 		status = 0;
 		goto out;
 	}
 	if (cluster_conf_decode(cur.value, cur.value_len, &have, NULL) == 0 && cluster_conf_equal(&have, &want)) {
-		printf("the cluster at %s is already initialised with this config\n", key);
+		answer("the cluster at %s is already initialised with this config\n", key);
 		status = 0;
 		goto out;
 	}
@@ -119,7 +134,7 @@ int ctl_init(const struct ctl_opts *o)
 		status = failed(&err);
 		goto out;
 	}
-	printf("replaced the cluster's config at %s: %s\n", key, value);
+	answer("replaced the cluster's config at %s: %s\n", key, value);
 	status = 0;
 out:
 	etcd_kv_done(&cur);
@@ -185,10 +200,10 @@ int ctl_nodes(const struct ctl_opts *o)
 			fprintf(stderr, "rivetd: out of memory\n");
 			goto out;
 		}
-		printf("%s\n", text);
+		answer("%s\n", text);
 		free(text);
 	} else {
-		printf("%-20s %-16s %-40s %-7s %-17s %-8s %s\n", "NAME", "NODE IP", "RANGES", "BACKEND", "VTEP MAC",
+		answer("%-20s %-16s %-40s %-7s %-17s %-8s %s\n", "NAME", "NODE IP", "RANGES", "BACKEND", "VTEP MAC",
 		       "AGENT", "LEASE EXPIRES");
 		for (size_t i = 0; i < n; i++) {
 			char ip[IP_STRLEN], ranges[128] = "", mac[18] = "-", when[32] = "-", buf[IP_STRLEN];
@@ -208,7 +223,7 @@ int ctl_nodes(const struct ctl_opts *o)
 				gmtime_r(&t, &tm);
 				strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 			}
-			printf("%-20s %-16s %-40s %-7s %-17s %-8s %s\n", recs[i].name, ip_fmt(&recs[i].ip, ip), ranges,
+			answer("%-20s %-16s %-40s %-7s %-17s %-8s %s\n", recs[i].name, ip_fmt(&recs[i].ip, ip), ranges,
 			       cluster_backend_name(recs[i].backend), mac,
 			       views[i].agent_running ? "running" : "stopped", when);
 		}
@@ -255,9 +270,9 @@ int ctl_leave(const struct ctl_opts *o)
 		goto out;
 	}
 	if (found)
-		printf("node %s left: its ranges are free and every other node withdraws its routes\n", o->node_name);
+		answer("node %s left: its ranges are free and every other node withdraws its routes\n", o->node_name);
 	else
-		printf("node %s holds nothing in etcd: nothing to do\n", o->node_name);
+		answer("node %s holds nothing in etcd: nothing to do\n", o->node_name);
 	status = 0;
 out:
 	etcd_kvs_done(&alive);

@@ -201,8 +201,8 @@ int cmd_validate(int argc, char **argv)
 		fprintf(stderr, "rivet: %s: warning: %s\n", v.file, warnings.v[i]);
 	if (r < 0)
 		say_error(&v, -1, &err);
-	else if (r == 0)
-		printf("%s: valid%s\n", v.file, v.cluster ? " for a node of a cluster" : "");
+	else if (r == 0)	/* a person's command: main.c prints nothing for it */
+		fprintf(stdout, "%s: valid%s\n", v.file, v.cluster ? " for a node of a cluster" : "");
 	strv_done(&warnings);
 	free(text);
 	return r ? 1 : 0;
