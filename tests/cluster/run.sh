@@ -249,7 +249,11 @@ test_start_removes_a_planted_route_of_ours_and_keeps_another_protocols() {
 	assert_contains "$(ip -n "$ns" route show 198.18.200.0/24)" "proto 93" "the route of protocol 93"
 }
 
-test_a_route_of_another_protocol_to_a_peer_range_is_left_alone() {
+# A route of another protocol to n2's range, made on n1 before its agent
+# starts, with @EXTRA (more words of `ip route`, as it prints them back):
+# the agent says it leaves it alone, and it stays exactly as it was.
+foreign_route_to_n2_stays() { # EXTRA
+	local extra=$1 r
 	cl_router
 	cl_etcd
 	cl_init
@@ -257,29 +261,21 @@ test_a_route_of_another_protocol_to_a_peer_range_is_left_alone() {
 	cl_node n2 1 2
 	cl_agent n2
 	cl_wait 5 cl_has_conflist n2
-	local r
 	r=$(cl_range n2)
-	ip -n "$(cl_ns n1)" route add "$r" via 198.19.1.254 proto static
+	# shellcheck disable=SC2086 # $extra is words of the command
+	ip -n "$(cl_ns n1)" route add "$r" via 198.19.1.254 $extra proto static
 	cl_agent n1
 	cl_wait 5 grep -q "left alone" "$CL_DIR/n1/rivetd.log"
-	assert_eq "$(ip -n "$(cl_ns n1)" route show "$r")" "$r via 198.19.1.254 dev eth0 proto static " "n1's routes to $r"
+	assert_eq "$(ip -n "$(cl_ns n1)" route show "$r")" "$r via 198.19.1.254 dev eth0 proto static $extra" \
+		"n1's routes to $r"
+}
+
+test_a_route_of_another_protocol_to_a_peer_range_is_left_alone() {
+	foreign_route_to_n2_stays ""
 }
 
 test_a_route_of_another_protocol_with_another_metric_is_not_shadowed() {
-	cl_router
-	cl_etcd
-	cl_init
-	cl_node n1 1 1
-	cl_node n2 1 2
-	cl_agent n2
-	cl_wait 5 cl_has_conflist n2
-	local r
-	r=$(cl_range n2)
-	ip -n "$(cl_ns n1)" route add "$r" via 198.19.1.254 metric 100 proto static
-	cl_agent n1
-	cl_wait 5 grep -q "left alone" "$CL_DIR/n1/rivetd.log"
-	assert_eq "$(ip -n "$(cl_ns n1)" route show "$r")" "$r via 198.19.1.254 dev eth0 proto static metric 100 " \
-		"n1's routes to $r"
+	foreign_route_to_n2_stays "metric 100 "
 }
 
 test_a_deleted_route_is_put_back() {
